@@ -1,0 +1,211 @@
+//! `espell`: run Smalltalk programs, a REPL, the Smalltalk test suite and the benchmarks.
+
+use clap::{Parser, Subcommand};
+use espell_cli::{bench, repl, setup, testrunner};
+use espell_vm::VmError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "espell", version, about = "Espell: a Smalltalk (SOM dialect) VM built for dynamic core-library updates")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a program: `system initialize:` with the class name and arguments (SOM's convention).
+    Run {
+        /// Class path: directories separated by ':'; the core library is searched last.
+        #[arg(long = "classpath", visible_alias = "cp", value_name = "DIRS")]
+        cp: Option<String>,
+        /// Use this directory as the core library instead of the embedded one.
+        #[arg(long, value_name = "DIR")]
+        core: Option<PathBuf>,
+        /// A class name on the class path, or a path to Name.som.
+        program: String,
+        /// Arguments passed to the program.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Evaluate one expression and print its value.
+    Eval {
+        /// Class path (directories separated by ':').
+        #[arg(long = "classpath", visible_alias = "cp", value_name = "DIRS")]
+        cp: Option<String>,
+        /// The expression (temporaries and statements).
+        source: String,
+    },
+    /// Interactive read-eval-print loop.
+    Repl {
+        /// Class path (directories separated by ':').
+        #[arg(long = "classpath", visible_alias = "cp", value_name = "DIRS")]
+        cp: Option<String>,
+    },
+    /// Run the Smalltalk test suite (smalltalk/tests); last line `N passed, N failed`.
+    Test {
+        /// Only tests whose `Class>>#selector` contains this text.
+        filter: Option<String>,
+        /// The test directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Run the benchmarks of bench/ and print median/min/max per benchmark.
+    Bench {
+        /// Benchmarks to run (default: all).
+        names: Vec<String>,
+        /// Measured iterations per benchmark.
+        #[arg(long, default_value_t = 5)]
+        iterations: usize,
+        /// Warm-up iterations per benchmark (same process, not measured).
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
+        /// Inner iterations per measured iteration.
+        #[arg(long, default_value_t = 1)]
+        inner: usize,
+        /// Output format: md or csv.
+        #[arg(long, default_value = "md", value_parser = ["md", "csv"])]
+        format: String,
+        /// The benchmark directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// The main demonstration.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    // SOM spells the class-path flag `-cp`, which clap would read as `-c p`.
+    let args = std::env::args_os().map(|a| if a == "-cp" { "--classpath".into() } else { a });
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Command::Run { cp, core, program, args } => run(cp, core, &program, &args),
+        Command::Eval { cp, source } => {
+            let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
+            let mut interp = match setup::interpreter(cp, None) {
+                Ok(i) => i,
+                Err(e) => return fail(&e),
+            };
+            match interp.eval(&source, "eval") {
+                Ok(v) => {
+                    println!("{}", interp.print_string(v));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Repl { cp } => {
+            let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
+            let mut interp = match setup::interpreter(cp, None) {
+                Ok(i) => i,
+                Err(e) => return fail(&e),
+            };
+            match repl::run(&mut interp) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("espell: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Test { filter, dir } => test(filter, dir),
+        Command::Bench { names, iterations, warmup, inner, format, dir } => {
+            let dir = dir.unwrap_or_else(bench::default_bench_dir);
+            let names = if names.is_empty() { bench::discover(&dir) } else { names };
+            let espell = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("espell"));
+            let opts = bench::BenchOptions { dir, names: names.clone(), iterations: iterations.max(1), warmup, inner: inner.max(1), format: format.clone(), espell };
+            let mut results = Vec::new();
+            for n in &names {
+                eprintln!("running {n} ...");
+                results.push(bench::run_one(&opts, n));
+            }
+            print!("{}", bench::format_table(&results, &format));
+            if results.iter().any(|r| r.error.is_some()) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Command::Demo => demo(),
+    }
+}
+
+fn run(cp: Option<String>, core: Option<PathBuf>, program: &str, args: &[String]) -> ExitCode {
+    let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
+    let class = setup::resolve_program(program, &mut class_path);
+    let mut interp = match setup::interpreter(class_path, core) {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
+    let result = interp.run_main(&class, args);
+    interp.flush();
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &VmError) -> ExitCode {
+    match e {
+        VmError::Exit(code) => ExitCode::from((*code).clamp(0, 255) as u8),
+        VmError::Uncaught { .. } => {
+            eprintln!("espell: uncaught error: {e}");
+            ExitCode::FAILURE
+        }
+        _ => {
+            eprintln!("espell: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test(filter: Option<String>, dir: Option<PathBuf>) -> ExitCode {
+    let dir = dir.unwrap_or_else(testrunner::default_tests_dir);
+    let tests = match testrunner::discover(&dir) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("espell: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let class_path = testrunner::class_path_for(&dir);
+    let (mut passed, mut failed) = (0, 0);
+    for t in tests.iter().filter(|t| filter.as_ref().is_none_or(|f| t.name().contains(f.as_str()))) {
+        match testrunner::run_test(&class_path, t) {
+            testrunner::Outcome::Pass => {
+                passed += 1;
+                println!("ok   {}", t.name());
+            }
+            testrunner::Outcome::Fail(why) => {
+                failed += 1;
+                println!("FAIL {}\n     {}", t.name(), why.replace('\n', "\n     "));
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn demo() -> ExitCode {
+    let examples = testrunner::default_tests_dir().join("../../examples");
+    println!("Espell demo: the language core.\n");
+    let mut interp = match setup::interpreter(vec![examples], None) {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
+    for source in [
+        "3 + 4",
+        "(2 raisedTo: 100) printString",
+        "#(3 1 2) inject: 0 into: [:a :b | a + b]",
+        "(1 to: 10) inject: 0 into: [:a :b | a + b]",
+        "| v | v := Vector new. 1 to: 5 do: [:i | v append: i * i]. v asArray",
+    ] {
+        println!("espell> {source}\n{}", repl::evaluate(&mut interp, source));
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,57 @@
+//! The interactive read-eval-print loop (`espell repl`).
+
+use espell_vm::{Interp, VmError};
+use rustyline::error::ReadlineError;
+use rustyline::DefaultEditor;
+
+/// Reads expressions until end of input, evaluating each and printing its value. Input that
+/// ends inside a bracket, string or comment continues on the next line.
+pub fn run(interp: &mut Interp) -> Result<(), String> {
+    let mut editor = DefaultEditor::new().map_err(|e| format!("cannot start the line editor: {e}"))?;
+    let history = std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".espell_history"));
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    println!("Espell REPL — Smalltalk (SOM dialect). Enter expressions; Ctrl-D quits.");
+    let mut pending = String::new();
+    loop {
+        let prompt = if pending.is_empty() { "espell> " } else { "   ...> " };
+        match editor.readline(prompt) {
+            Ok(line) => {
+                if !pending.is_empty() {
+                    pending.push('\n');
+                }
+                pending.push_str(&line);
+                if pending.trim().is_empty() {
+                    pending.clear();
+                    continue;
+                }
+                match espell_syntax::parse_expression(&pending, "repl") {
+                    Err(d) if d.incomplete => continue,
+                    _ => {}
+                }
+                let _ = editor.add_history_entry(pending.as_str());
+                let source = std::mem::take(&mut pending);
+                println!("{}", evaluate(interp, &source));
+            }
+            Err(ReadlineError::Interrupted) => {
+                pending.clear();
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(format!("input error: {e}")),
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    Ok(())
+}
+
+/// Evaluates one input and answers what to show: the value's printString or the error.
+pub fn evaluate(interp: &mut Interp, source: &str) -> String {
+    match interp.eval(source, "repl") {
+        Ok(v) => interp.print_string(v),
+        Err(VmError::Exit(code)) => format!("(the program asked to exit with {code}; the REPL goes on)"),
+        Err(e) => format!("error: {e}"),
+    }
+}

@@ -1,0 +1,203 @@
+//! Bytecode: the instruction set, compiled code units, methods and inline caches.
+
+use crate::interpreter::PrimFn;
+use crate::value::Value;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// One instruction. Operands are indices into the code unit's tables; jumps are absolute
+/// instruction indices. `u16` operands bound literals, locals and send sites per code unit
+/// to 65535, which the compiler checks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// Push the receiver.
+    PushSelf,
+    /// Push nil.
+    PushNil,
+    /// Push true.
+    PushTrue,
+    /// Push false.
+    PushFalse,
+    /// Push a SmallInteger constant.
+    PushInt(i32),
+    /// Push literal `n` of this code unit.
+    PushLiteral(u16),
+    /// Push argument or temporary `n` of the current frame (arguments first).
+    PushLocal(u16),
+    /// Store the top into local `n` (the value stays on the stack).
+    StoreLocal(u16),
+    /// Pop the top into local `n`.
+    PopLocal(u16),
+    /// Push field `n` of the receiver.
+    PushField(u16),
+    /// Store the top into field `n` of the receiver (the value stays).
+    StoreField(u16),
+    /// Pop the top into field `n` of the receiver.
+    PopField(u16),
+    /// Push slot `n` of the heap environment `hops` links out from the frame's environment.
+    PushEnv(u8, u16),
+    /// Store the top into an environment slot (the value stays).
+    StoreEnv(u8, u16),
+    /// Push the value of global binding `n` of the space (loading the class on a miss).
+    PushGlobal(u32),
+    /// Store the top into global binding `n` (REPL only; the value stays).
+    StoreGlobal(u32),
+    /// Create a closure for nested block `n` of this code unit.
+    PushBlock(u16),
+    /// Push the current context (reified on demand).
+    PushThisContext,
+    /// Discard the top.
+    Pop,
+    /// Duplicate the top.
+    Dup,
+    /// Send literal selector `sel` with `argc` arguments through inline cache `cache`.
+    Send { sel: u16, argc: u8, cache: u16 },
+    /// The same, looking up from the superclass of the method's holder.
+    SuperSend { sel: u16, argc: u8, cache: u16 },
+    /// `+` with a SmallInteger/Double fast path; otherwise a send through `cache`.
+    Add(u16),
+    /// `-` with fast paths.
+    Sub(u16),
+    /// `*` with fast paths.
+    Mul(u16),
+    /// `<` with fast paths.
+    Lt(u16),
+    /// `>` with fast paths.
+    Gt(u16),
+    /// `<=` with fast paths.
+    Le(u16),
+    /// `>=` with fast paths.
+    Ge(u16),
+    /// `=` with fast paths.
+    Eq(u16),
+    /// Jump forwards.
+    Jump(u32),
+    /// Jump backwards: a safe point for the garbage collector and, later, preemption.
+    JumpBack(u32),
+    /// Pop; jump if it is true (non-Booleans get `mustBeBoolean`).
+    JumpIfTrue(u32),
+    /// Pop; jump if it is false.
+    JumpIfFalse(u32),
+    /// Return the top from the current frame to its caller.
+    ReturnTop,
+    /// Return the receiver.
+    ReturnSelf,
+    /// Return the top from the home method of the current block.
+    ReturnNonLocal,
+}
+
+/// Which selector a special arithmetic op falls back to.
+pub fn special_selector(op: &Op) -> Option<&'static str> {
+    Some(match op {
+        Op::Add(_) => "+",
+        Op::Sub(_) => "-",
+        Op::Mul(_) => "*",
+        Op::Lt(_) => "<",
+        Op::Gt(_) => ">",
+        Op::Le(_) => "<=",
+        Op::Ge(_) => ">=",
+        Op::Eq(_) => "=",
+        _ => return None,
+    })
+}
+
+/// An inline cache entry: valid while the space's epoch equals `epoch`.
+#[derive(Clone, Copy)]
+pub struct InlineCache {
+    /// The receiver class this entry is for.
+    pub class: Value,
+    /// The space epoch when it was filled (0 = empty).
+    pub epoch: u32,
+    /// The method found.
+    pub method: *const Method,
+    /// The method object (a Method or Primitive) found.
+    pub method_value: Value,
+}
+
+impl Default for InlineCache {
+    fn default() -> Self {
+        InlineCache {
+            class: Value::small(0),
+            epoch: 0,
+            method: std::ptr::null(),
+            method_value: Value::small(0),
+        }
+    }
+}
+
+/// A unit of compiled code: a method body or a block body.
+pub struct Code {
+    /// The instructions.
+    pub ops: Box<[Op]>,
+    /// Constants and selectors.
+    pub literals: Box<[Value]>,
+    /// Nested (non-inlined) blocks.
+    pub blocks: Box<[Rc<Code>]>,
+    /// One inline cache per send site.
+    pub caches: Box<[Cell<InlineCache>]>,
+    /// Number of arguments.
+    pub num_args: u16,
+    /// Number of temporaries (after the arguments) on the frame.
+    pub num_temps: u16,
+    /// Size of the heap environment this unit allocates on entry (0 = none). Slot 0 holds
+    /// the parent environment.
+    pub env_size: u16,
+    /// Arguments captured by inner blocks: (argument index, environment slot).
+    pub env_args: Box<[(u16, u16)]>,
+    /// Source line of each instruction.
+    pub lines: Box<[u32]>,
+}
+
+impl Code {
+    /// Every value the code references, for the garbage collector.
+    pub fn trace(&self, visit: &mut impl FnMut(Value)) {
+        for &l in self.literals.iter() {
+            visit(l);
+        }
+        for b in self.blocks.iter() {
+            b.trace(visit);
+        }
+    }
+
+    /// An empty code unit (for primitives).
+    pub fn empty(num_args: u16) -> Code {
+        Code {
+            ops: Box::new([]),
+            literals: Box::new([]),
+            blocks: Box::new([]),
+            caches: Box::new([]),
+            num_args,
+            num_temps: 0,
+            env_size: 0,
+            env_args: Box::new([]),
+            lines: Box::new([]),
+        }
+    }
+}
+
+/// A method: Smalltalk code or a primitive.
+pub struct Method {
+    /// The selector (a Symbol).
+    pub selector: Value,
+    /// The class whose method dictionary holds it.
+    pub holder: Cell<Value>,
+    /// The compiled body (empty for primitives).
+    pub code: Rc<Code>,
+    /// The primitive, for `= primitive` methods.
+    pub primitive: Option<PrimFn>,
+    /// The method's source text.
+    pub source: Rc<str>,
+    /// The file it came from.
+    pub file: Rc<str>,
+    /// Line of the method's first character in that file.
+    pub first_line: u32,
+}
+
+impl Method {
+    /// Every value the method references, for the garbage collector.
+    pub fn trace(&self, visit: &mut impl FnMut(Value)) {
+        visit(self.selector);
+        visit(self.holder.get());
+        self.code.trace(visit);
+    }
+}

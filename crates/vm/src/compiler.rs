@@ -1,0 +1,890 @@
+//! The compiler: AST → bytecode for one method.
+//!
+//! Two passes over the same tree, in the same order. The first (`Analysis`) finds which
+//! variables are captured by inner (non-inlined) blocks and which functions therefore need a
+//! heap environment; the second emits code. Variables and functions are numbered in visiting
+//! order, so the passes agree without sharing pointers into the tree.
+//!
+//! `ifTrue:` and friends, `and:`/`or:`, `whileTrue:`/`whileFalse:`, `to:do:` and
+//! `to:by:do:` are inlined when their block arguments are literal blocks of the right arity.
+
+use crate::bytecode::{Code, InlineCache, Method, Op};
+use crate::object::Body;
+use crate::space::{Space, Special};
+use crate::value::Value;
+use espell_syntax::{Block, Body as AstBody, Diagnostic, Expr, ExprKind, Literal, Message, MethodDef, Span, Stmt};
+use num_bigint::BigInt;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// What the compiler needs to know about the method's surroundings.
+pub struct CompileInput<'a> {
+    /// Instance variable names of the holder's instances (inherited first).
+    pub fields: &'a [String],
+    /// The file name, for diagnostics and backtraces.
+    pub file: &'a str,
+    /// The whole source text the spans refer to.
+    pub source: &'a str,
+    /// Whether assigning an undeclared name creates a global (REPL) instead of an error.
+    pub allow_global_assign: bool,
+}
+
+/// Maps byte offsets to 1-based lines and columns.
+pub struct LineMap {
+    starts: Vec<usize>,
+}
+
+impl LineMap {
+    /// Builds the map for `source`.
+    pub fn new(source: &str) -> LineMap {
+        let mut starts = vec![0];
+        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        LineMap { starts }
+    }
+
+    /// The 1-based line of byte `offset`.
+    pub fn line(&self, offset: usize) -> u32 {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i as u32 + 1,
+            Err(i) => i as u32,
+        }
+    }
+
+    /// The 1-based line and column (in characters) of byte `offset` in `source`.
+    pub fn line_col(&self, source: &str, offset: usize) -> (u32, u32) {
+        let line = self.line(offset);
+        let start = self.starts[line as usize - 1];
+        let end = offset.min(source.len());
+        let col = source.get(start..end).map(|s| s.chars().count()).unwrap_or(0) as u32 + 1;
+        (line, col)
+    }
+
+    /// The text of 1-based line `line`.
+    pub fn line_text<'s>(&self, source: &'s str, line: u32) -> &'s str {
+        let start = self.starts.get(line as usize - 1).copied().unwrap_or(0);
+        let rest = source.get(start..).unwrap_or("");
+        rest.split('\n').next().unwrap_or("").trim_end_matches('\r')
+    }
+}
+
+/// Makes a diagnostic at `span`.
+pub fn diagnostic_at(file: &str, source: &str, span: Span, message: String) -> Diagnostic {
+    let map = LineMap::new(source);
+    let (line, column) = map.line_col(source, span.start as usize);
+    Diagnostic {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+        line_text: map.line_text(source, line).to_string(),
+        incomplete: false,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Inline {
+    IfTrue,
+    IfFalse,
+    IfTrueIfFalse,
+    IfFalseIfTrue,
+    And,
+    Or,
+    WhileTrue,
+    WhileFalse,
+    ToDo,
+    ToByDo,
+}
+
+fn block_arity(e: &Expr, n: usize) -> bool {
+    matches!(&e.kind, ExprKind::Block(b) if b.params.len() == n)
+}
+
+/// Decides whether a send is inlined (both passes call this).
+fn inline_kind(recv: &Expr, msg: &Message) -> Option<Inline> {
+    let a = &msg.args;
+    let k = match msg.selector.as_str() {
+        "ifTrue:" if block_arity(&a[0], 0) => Inline::IfTrue,
+        "ifFalse:" if block_arity(&a[0], 0) => Inline::IfFalse,
+        "ifTrue:ifFalse:" if block_arity(&a[0], 0) && block_arity(&a[1], 0) => Inline::IfTrueIfFalse,
+        "ifFalse:ifTrue:" if block_arity(&a[0], 0) && block_arity(&a[1], 0) => Inline::IfFalseIfTrue,
+        "and:" if block_arity(&a[0], 0) => Inline::And,
+        "or:" if block_arity(&a[0], 0) => Inline::Or,
+        "whileTrue:" if block_arity(recv, 0) && block_arity(&a[0], 0) => Inline::WhileTrue,
+        "whileFalse:" if block_arity(recv, 0) && block_arity(&a[0], 0) => Inline::WhileFalse,
+        "to:do:" if block_arity(&a[1], 1) => Inline::ToDo,
+        "to:by:do:" if block_arity(&a[2], 1) && int_literal(&a[1]).is_some_and(|s| s != 0) => Inline::ToByDo,
+        _ => return None,
+    };
+    if matches!(recv.kind, ExprKind::Super) {
+        return None;
+    }
+    Some(k)
+}
+
+fn int_literal(e: &Expr) -> Option<i64> {
+    match e.kind {
+        ExprKind::Literal(Literal::Integer(i)) if i.unsigned_abs() < (1 << 31) => Some(i),
+        _ => None,
+    }
+}
+
+fn block_of(e: &Expr) -> &Block {
+    match &e.kind {
+        ExprKind::Block(b) => b,
+        _ => unreachable!("inline_kind checked for a literal block"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pass 1: capture analysis.
+
+#[derive(Default)]
+struct Analysis {
+    captured: Vec<bool>,
+    func_has_env: Vec<bool>,
+    scope: Vec<(String, usize, usize)>, // name, var id, func id
+    func_stack: Vec<usize>,
+}
+
+impl Analysis {
+    fn func(&mut self, params: &[String], body: &AstBody) {
+        let id = self.func_has_env.len();
+        self.func_has_env.push(false);
+        self.func_stack.push(id);
+        let mark = self.scope.len();
+        for p in params {
+            self.declare(p);
+        }
+        self.body(body);
+        self.scope.truncate(mark);
+        self.func_stack.pop();
+    }
+
+    fn declare(&mut self, name: &str) {
+        let id = self.captured.len();
+        self.captured.push(false);
+        let f = *self.func_stack.last().unwrap_or(&0);
+        self.scope.push((name.to_string(), id, f));
+    }
+
+    fn inline_block(&mut self, b: &Block) {
+        let mark = self.scope.len();
+        for p in &b.params {
+            self.declare(p);
+        }
+        self.body(&b.body);
+        self.scope.truncate(mark);
+    }
+
+    fn body(&mut self, b: &AstBody) {
+        for l in &b.locals {
+            self.declare(l);
+        }
+        for s in &b.stmts {
+            match s {
+                Stmt::Expr(e) | Stmt::Return(e) => self.expr(e),
+            }
+        }
+    }
+
+    fn reference(&mut self, name: &str) {
+        let current = *self.func_stack.last().unwrap_or(&0);
+        if let Some(&(_, id, f)) = self.scope.iter().rev().find(|(n, _, _)| n == name) {
+            if f != current {
+                self.captured[id] = true;
+                self.func_has_env[f] = true;
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Var(n) => self.reference(n),
+            ExprKind::Assign(n, v) => {
+                self.reference(n);
+                self.expr(v);
+            }
+            ExprKind::Send(recv, msg) => match inline_kind(recv, msg) {
+                Some(Inline::WhileTrue | Inline::WhileFalse) => {
+                    self.inline_block(block_of(recv));
+                    self.inline_block(block_of(&msg.args[0]));
+                }
+                Some(Inline::ToDo | Inline::ToByDo) => {
+                    self.expr(recv);
+                    for a in &msg.args[..msg.args.len() - 1] {
+                        self.expr(a);
+                    }
+                    self.inline_block(block_of(msg.args.last().unwrap()));
+                }
+                Some(_) => {
+                    self.expr(recv);
+                    for a in &msg.args {
+                        self.inline_block(block_of(a));
+                    }
+                }
+                None => {
+                    self.expr(recv);
+                    msg.args.iter().for_each(|a| self.expr(a));
+                }
+            },
+            ExprKind::Cascade(recv, msgs) => {
+                self.expr(recv);
+                for m in msgs {
+                    m.args.iter().for_each(|a| self.expr(a));
+                }
+            }
+            ExprKind::Block(b) => self.func(&b.params, &b.body),
+            _ => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pass 2: code generation.
+
+#[derive(Clone, Copy)]
+enum Loc {
+    Stack(u16),
+    Env(u16),
+}
+
+struct Var {
+    name: String,
+    func: usize, // depth in the function stack
+    loc: Loc,
+    is_arg: bool,
+}
+
+struct Func {
+    id: usize,
+    is_block: bool,
+    has_env: bool,
+    ops: Vec<Op>,
+    lines: Vec<u32>,
+    literals: Vec<Value>,
+    blocks: Vec<Rc<Code>>,
+    caches: u16,
+    num_args: u16,
+    next_slot: u16,
+    env_next: u16,
+    env_args: Vec<(u16, u16)>,
+}
+
+struct Gen<'a, 'b> {
+    space: &'a mut Space,
+    input: &'a CompileInput<'b>,
+    lines: LineMap,
+    analysis: Analysis,
+    next_var: usize,
+    next_func: usize,
+    vars: Vec<Var>,
+    funcs: Vec<Func>,
+    line: u32,
+}
+
+type CResult<T> = Result<T, Diagnostic>;
+
+impl<'a, 'b> Gen<'a, 'b> {
+    fn error(&self, span: Span, message: String) -> Diagnostic {
+        diagnostic_at(self.input.file, self.input.source, span, message)
+    }
+
+    fn f(&mut self) -> &mut Func {
+        self.funcs.last_mut().expect("a function is being compiled")
+    }
+
+    fn emit(&mut self, op: Op) -> usize {
+        let line = self.line;
+        let f = self.f();
+        f.ops.push(op);
+        f.lines.push(line);
+        f.ops.len() - 1
+    }
+
+    fn here(&mut self) -> u32 {
+        self.f().ops.len() as u32
+    }
+
+    fn patch(&mut self, at: usize, target: u32) {
+        let op = &mut self.f().ops[at];
+        *op = match *op {
+            Op::Jump(_) => Op::Jump(target),
+            Op::JumpIfTrue(_) => Op::JumpIfTrue(target),
+            Op::JumpIfFalse(_) => Op::JumpIfFalse(target),
+            other => other,
+        };
+    }
+
+    fn set_line(&mut self, span: Span) {
+        self.line = self.lines.line(span.start as usize);
+    }
+
+    fn literal(&mut self, v: Value, span: Span) -> CResult<u16> {
+        let f = self.funcs.last_mut().expect("function");
+        if let Some(i) = f.literals.iter().position(|&l| l == v) {
+            return Ok(i as u16);
+        }
+        if f.literals.len() >= u16::MAX as usize {
+            return Err(self.error(span, "too many literals in one method (limit 65535)".into()));
+        }
+        f.literals.push(v);
+        Ok((f.literals.len() - 1) as u16)
+    }
+
+    fn cache(&mut self, span: Span) -> CResult<u16> {
+        let f = self.f();
+        if f.caches == u16::MAX {
+            return Err(self.error(span, "too many sends in one method (limit 65535)".into()));
+        }
+        f.caches += 1;
+        Ok(f.caches - 1)
+    }
+
+    fn declare(&mut self, name: &str, is_arg: bool, span: Span) -> CResult<usize> {
+        let id = self.next_var;
+        self.next_var += 1;
+        let captured = self.analysis.captured.get(id).copied().unwrap_or(false);
+        let depth = self.funcs.len() - 1;
+        let f = self.f();
+        let loc = if captured && !is_arg {
+            f.env_next += 1;
+            Loc::Env(f.env_next - 1)
+        } else {
+            if f.next_slot == u16::MAX {
+                return Err(self.error(span, "too many temporaries (limit 65535)".into()));
+            }
+            f.next_slot += 1;
+            Loc::Stack(f.next_slot - 1)
+        };
+        let loc = match loc {
+            Loc::Stack(slot) if captured => {
+                let f = self.f();
+                f.env_next += 1;
+                let e = f.env_next - 1;
+                f.env_args.push((slot, e));
+                Loc::Env(e)
+            }
+            other => other,
+        };
+        self.vars.push(Var {
+            name: name.to_string(),
+            func: depth,
+            loc,
+            is_arg,
+        });
+        Ok(self.vars.len() - 1)
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Var> {
+        self.vars.iter().rev().find(|v| v.name == name)
+    }
+
+    /// Number of environment links from the current frame's environment to function `func`'s.
+    fn hops(&self, func: usize) -> u8 {
+        let n = self.funcs[func + 1..].iter().filter(|f| f.has_env).count();
+        n.min(255) as u8
+    }
+
+    fn begin_func(&mut self, is_block: bool) {
+        let id = self.next_func;
+        self.next_func += 1;
+        let has_env = self.analysis.func_has_env.get(id).copied().unwrap_or(false);
+        self.funcs.push(Func {
+            id,
+            is_block,
+            has_env,
+            ops: Vec::new(),
+            lines: Vec::new(),
+            literals: Vec::new(),
+            blocks: Vec::new(),
+            caches: 0,
+            num_args: 0,
+            next_slot: 0,
+            env_next: 1,
+            env_args: Vec::new(),
+        });
+    }
+
+    fn end_func(&mut self) -> Code {
+        let f = self.funcs.pop().expect("function");
+        let _ = f.id;
+        Code {
+            caches: (0..f.caches).map(|_| Cell::new(InlineCache::default())).collect(),
+            ops: f.ops.into_boxed_slice(),
+            literals: f.literals.into_boxed_slice(),
+            blocks: f.blocks.into_boxed_slice(),
+            num_args: f.num_args,
+            num_temps: f.next_slot - f.num_args,
+            env_size: if f.has_env { f.env_next } else { 0 },
+            env_args: f.env_args.into_boxed_slice(),
+            lines: f.lines.into_boxed_slice(),
+        }
+    }
+
+    fn function(&mut self, params: &[String], body: &AstBody, is_block: bool, span: Span) -> CResult<Code> {
+        self.begin_func(is_block);
+        let mark = self.vars.len();
+        for p in params {
+            self.declare(p, true, span)?;
+        }
+        self.f().num_args = params.len() as u16;
+        self.locals(body, span, true)?;
+        let stmts = &body.stmts;
+        if is_block {
+            if stmts.is_empty() {
+                self.emit(Op::PushNil);
+                self.emit(Op::ReturnTop);
+            }
+            for (i, s) in stmts.iter().enumerate() {
+                let last = i + 1 == stmts.len();
+                match s {
+                    Stmt::Return(e) => {
+                        self.expr(e)?;
+                        self.emit(Op::ReturnNonLocal);
+                    }
+                    Stmt::Expr(e) => {
+                        self.expr(e)?;
+                        self.emit(if last { Op::ReturnTop } else { Op::Pop });
+                    }
+                }
+            }
+        } else {
+            for s in stmts {
+                match s {
+                    Stmt::Return(e) => {
+                        self.return_expr(e)?;
+                    }
+                    Stmt::Expr(e) => {
+                        self.effect(e)?;
+                    }
+                }
+            }
+            if !matches!(stmts.last(), Some(Stmt::Return(_))) {
+                self.emit(Op::ReturnSelf);
+            }
+        }
+        self.vars.truncate(mark);
+        Ok(self.end_func())
+    }
+
+    fn return_expr(&mut self, e: &Expr) -> CResult<()> {
+        if matches!(e.kind, ExprKind::SelfRef) {
+            self.set_line(e.span);
+            self.emit(Op::ReturnSelf);
+            return Ok(());
+        }
+        self.expr(e)?;
+        let in_block = self.funcs.last().is_some_and(|f| f.is_block);
+        self.emit(if in_block { Op::ReturnNonLocal } else { Op::ReturnTop });
+        Ok(())
+    }
+
+    /// Compiles an expression whose value is not needed.
+    fn effect(&mut self, e: &Expr) -> CResult<()> {
+        if let ExprKind::Assign(name, value) = &e.kind {
+            self.expr(value)?;
+            return self.store(name, e.span, true);
+        }
+        self.expr(e)?;
+        self.emit(Op::Pop);
+        Ok(())
+    }
+
+    /// Declares a body's temporaries. `fresh` bodies start a new frame, whose slots are
+    /// nil already; inlined bodies reset theirs to nil on every entry (loop bodies).
+    fn locals(&mut self, body: &AstBody, span: Span, fresh: bool) -> CResult<()> {
+        for l in &body.locals {
+            let v = self.declare(l, false, span)?;
+            let loc = self.vars[v].loc;
+            if fresh {
+                continue;
+            }
+            self.emit(Op::PushNil);
+            match loc {
+                Loc::Stack(s) => {
+                    self.emit(Op::PopLocal(s));
+                }
+                Loc::Env(i) => {
+                    self.emit(Op::StoreEnv(0, i));
+                    self.emit(Op::Pop);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Compiles an inlined literal block; leaves its value on the stack.
+    fn inline_block(&mut self, b: &Block, span: Span, param_value_slot: Option<u16>) -> CResult<()> {
+        let mark = self.vars.len();
+        for p in &b.params {
+            let v = self.declare(p, false, span)?;
+            if let Some(src) = param_value_slot {
+                self.emit(Op::PushLocal(src));
+                let loc = self.vars[v].loc;
+                self.store_loc(loc, 0, true);
+            }
+        }
+        self.locals(&b.body, span, false)?;
+        let stmts = &b.body.stmts;
+        if stmts.is_empty() {
+            self.emit(Op::PushNil);
+        }
+        for (i, s) in stmts.iter().enumerate() {
+            let last = i + 1 == stmts.len();
+            match s {
+                Stmt::Return(e) => {
+                    self.return_expr(e)?;
+                    if last {
+                        self.emit(Op::PushNil); // unreachable; keeps the stack shape
+                    }
+                }
+                Stmt::Expr(e) if last => self.expr(e)?,
+                Stmt::Expr(e) => self.effect(e)?,
+            }
+        }
+        self.vars.truncate(mark);
+        Ok(())
+    }
+
+    fn store_loc(&mut self, loc: Loc, hops: u8, pop: bool) {
+        match (loc, pop) {
+            (Loc::Stack(s), true) => {
+                self.emit(Op::PopLocal(s));
+            }
+            (Loc::Stack(s), false) => {
+                self.emit(Op::StoreLocal(s));
+            }
+            (Loc::Env(i), _) => {
+                self.emit(Op::StoreEnv(hops, i));
+                if pop {
+                    self.emit(Op::Pop);
+                }
+            }
+        }
+    }
+
+    fn store(&mut self, name: &str, span: Span, pop: bool) -> CResult<()> {
+        self.set_line(span);
+        if let Some(var) = self.lookup(name) {
+            if var.is_arg {
+                return Err(self.error(span, format!("cannot assign to argument '{name}'")));
+            }
+            let (loc, func) = (var.loc, var.func);
+            let hops = if func == self.funcs.len() - 1 { 0 } else { self.hops(func) };
+            self.store_loc(loc, hops, pop);
+            return Ok(());
+        }
+        if let Some(i) = self.input.fields.iter().rposition(|f| f == name) {
+            self.emit(if pop { Op::PopField(i as u16) } else { Op::StoreField(i as u16) });
+            return Ok(());
+        }
+        if matches!(name, "self" | "super" | "nil" | "true" | "false" | "thisContext") {
+            return Err(self.error(span, format!("cannot assign to '{name}'")));
+        }
+        if self.input.allow_global_assign {
+            let sym = self.space.symbol(name);
+            let slot = self.space.global_slot(sym);
+            self.emit(Op::StoreGlobal(slot));
+            if pop {
+                self.emit(Op::Pop);
+            }
+            return Ok(());
+        }
+        Err(self.error(span, format!("cannot assign to undeclared variable '{name}'")))
+    }
+
+    fn push_var(&mut self, name: &str) {
+        if let Some(var) = self.lookup(name) {
+            let (loc, func) = (var.loc, var.func);
+            match loc {
+                Loc::Stack(s) => {
+                    self.emit(Op::PushLocal(s));
+                }
+                Loc::Env(i) => {
+                    let hops = if func == self.funcs.len() - 1 { 0 } else { self.hops(func) };
+                    self.emit(Op::PushEnv(hops, i));
+                }
+            }
+            return;
+        }
+        if let Some(i) = self.input.fields.iter().rposition(|f| f == name) {
+            self.emit(Op::PushField(i as u16));
+            return;
+        }
+        let sym = self.space.symbol(name);
+        let slot = self.space.global_slot(sym);
+        self.emit(Op::PushGlobal(slot));
+    }
+
+    fn literal_value(&mut self, lit: &Literal) -> Value {
+        match lit {
+            Literal::Integer(i) => self.space.new_int(*i),
+            Literal::BigInteger(digits) => {
+                let b = digits.parse::<BigInt>().unwrap_or_default();
+                self.space.new_bigint(b)
+            }
+            Literal::Double(d) => self.space.new_double(*d),
+            Literal::String(s) => self.space.new_string(s),
+            Literal::Symbol(s) => self.space.symbol(s),
+            Literal::Array(items) => {
+                let values = items.iter().map(|l| self.literal_value(l)).collect();
+                self.space.new_array(values)
+            }
+            Literal::True => self.space.special(Special::True),
+            Literal::False => self.space.special(Special::False),
+            Literal::Nil => self.space.nil(),
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> CResult<()> {
+        self.set_line(e.span);
+        match &e.kind {
+            ExprKind::SelfRef | ExprKind::Super => {
+                self.emit(Op::PushSelf);
+            }
+            ExprKind::Nil => {
+                self.emit(Op::PushNil);
+            }
+            ExprKind::True => {
+                self.emit(Op::PushTrue);
+            }
+            ExprKind::False => {
+                self.emit(Op::PushFalse);
+            }
+            ExprKind::ThisContext => {
+                self.emit(Op::PushThisContext);
+            }
+            ExprKind::Var(name) => self.push_var(name),
+            ExprKind::Assign(name, value) => {
+                self.expr(value)?;
+                self.store(name, e.span, false)?;
+            }
+            ExprKind::Literal(lit) => match lit {
+                Literal::Integer(i) if i32::try_from(*i).is_ok() => {
+                    self.emit(Op::PushInt(*i as i32));
+                }
+                _ => {
+                    let v = self.literal_value(lit);
+                    let i = self.literal(v, e.span)?;
+                    self.emit(Op::PushLiteral(i));
+                }
+            },
+            ExprKind::Send(recv, msg) => match inline_kind(recv, msg) {
+                Some(kind) => self.inline(kind, recv, msg)?,
+                None => {
+                    self.expr(recv)?;
+                    for a in &msg.args {
+                        self.expr(a)?;
+                    }
+                    self.send(msg, matches!(recv.kind, ExprKind::Super))?;
+                }
+            },
+            ExprKind::Cascade(recv, msgs) => {
+                let is_super = matches!(recv.kind, ExprKind::Super);
+                self.expr(recv)?;
+                for (i, m) in msgs.iter().enumerate() {
+                    let last = i + 1 == msgs.len();
+                    if !last {
+                        self.emit(Op::Dup);
+                    }
+                    for a in &m.args {
+                        self.expr(a)?;
+                    }
+                    self.send(m, is_super)?;
+                    if !last {
+                        self.emit(Op::Pop);
+                    }
+                }
+            }
+            ExprKind::Block(b) => {
+                let code = self.function(&b.params, &b.body, true, e.span)?;
+                self.set_line(e.span);
+                let f = self.f();
+                if f.blocks.len() >= u16::MAX as usize {
+                    return Err(self.error(e.span, "too many blocks in one method".into()));
+                }
+                f.blocks.push(Rc::new(code));
+                let idx = (f.blocks.len() - 1) as u16;
+                self.emit(Op::PushBlock(idx));
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, msg: &Message, is_super: bool) -> CResult<()> {
+        self.set_line(msg.span);
+        let cache = self.cache(msg.span)?;
+        if !is_super && msg.args.len() == 1 {
+            let special = match msg.selector.as_str() {
+                "+" => Some(Op::Add(cache)),
+                "-" => Some(Op::Sub(cache)),
+                "*" => Some(Op::Mul(cache)),
+                "<" => Some(Op::Lt(cache)),
+                ">" => Some(Op::Gt(cache)),
+                "<=" => Some(Op::Le(cache)),
+                ">=" => Some(Op::Ge(cache)),
+                "=" => Some(Op::Eq(cache)),
+                _ => None,
+            };
+            if let Some(op) = special {
+                // The selector literal is still recorded for the fallback send.
+                let sym = self.space.symbol(&msg.selector);
+                self.literal(sym, msg.span)?;
+                self.emit(op);
+                return Ok(());
+            }
+        }
+        if msg.args.len() > 255 {
+            return Err(self.error(msg.span, "too many arguments (limit 255)".into()));
+        }
+        let sym = self.space.symbol(&msg.selector);
+        let sel = self.literal(sym, msg.span)?;
+        let argc = msg.args.len() as u8;
+        self.emit(if is_super {
+            Op::SuperSend { sel, argc, cache }
+        } else {
+            Op::Send { sel, argc, cache }
+        });
+        Ok(())
+    }
+
+    fn inline(&mut self, kind: Inline, recv: &Expr, msg: &Message) -> CResult<()> {
+        let span = msg.span;
+        let arg = |i: usize| block_of(&msg.args[i]);
+        match kind {
+            Inline::IfTrue | Inline::IfFalse | Inline::And | Inline::Or => {
+                self.expr(recv)?;
+                let on_true = matches!(kind, Inline::IfTrue | Inline::And);
+                let skip = self.emit(if on_true { Op::JumpIfFalse(0) } else { Op::JumpIfTrue(0) });
+                self.inline_block(arg(0), span, None)?;
+                let end = self.emit(Op::Jump(0));
+                let t = self.here();
+                self.patch(skip, t);
+                self.emit(match kind {
+                    Inline::And => Op::PushFalse,
+                    Inline::Or => Op::PushTrue,
+                    _ => Op::PushNil,
+                });
+                let t = self.here();
+                self.patch(end, t);
+            }
+            Inline::IfTrueIfFalse | Inline::IfFalseIfTrue => {
+                self.expr(recv)?;
+                let skip = self.emit(if kind == Inline::IfTrueIfFalse {
+                    Op::JumpIfFalse(0)
+                } else {
+                    Op::JumpIfTrue(0)
+                });
+                self.inline_block(arg(0), span, None)?;
+                let end = self.emit(Op::Jump(0));
+                let t = self.here();
+                self.patch(skip, t);
+                self.inline_block(arg(1), span, None)?;
+                let t = self.here();
+                self.patch(end, t);
+            }
+            Inline::WhileTrue | Inline::WhileFalse => {
+                let top = self.here();
+                self.inline_block(block_of(recv), span, None)?;
+                let exit = self.emit(if kind == Inline::WhileTrue {
+                    Op::JumpIfFalse(0)
+                } else {
+                    Op::JumpIfTrue(0)
+                });
+                self.inline_block(arg(0), span, None)?;
+                self.emit(Op::Pop);
+                self.emit(Op::JumpBack(top));
+                let t = self.here();
+                self.patch(exit, t);
+                self.emit(Op::PushNil);
+            }
+            Inline::ToDo | Inline::ToByDo => {
+                let step = if kind == Inline::ToByDo { int_literal(&msg.args[1]).unwrap_or(1) } else { 1 };
+                let body = block_of(msg.args.last().expect("block"));
+                // Hidden counter and limit live in fresh stack slots of this frame.
+                let counter = self.hidden_slot(span)?;
+                let limit = self.hidden_slot(span)?;
+                self.expr(recv)?;
+                self.emit(Op::StoreLocal(counter));
+                self.expr(&msg.args[0])?;
+                self.emit(Op::PopLocal(limit));
+                let top = self.here();
+                self.emit(Op::PushLocal(counter));
+                self.emit(Op::PushLocal(limit));
+                let c = self.cache(span)?;
+                let le = self.space.symbol(if step > 0 { "<=" } else { ">=" });
+                self.literal(le, span)?;
+                self.emit(if step > 0 { Op::Le(c) } else { Op::Ge(c) });
+                let exit = self.emit(Op::JumpIfFalse(0));
+                self.inline_block(body, span, Some(counter))?;
+                self.emit(Op::Pop);
+                self.emit(Op::PushLocal(counter));
+                self.emit(Op::PushInt(step as i32));
+                let c = self.cache(span)?;
+                let plus = self.space.symbol("+");
+                self.literal(plus, span)?;
+                self.emit(Op::Add(c));
+                self.emit(Op::PopLocal(counter));
+                self.emit(Op::JumpBack(top));
+                let t = self.here();
+                self.patch(exit, t);
+            }
+        }
+        Ok(())
+    }
+
+    fn hidden_slot(&mut self, span: Span) -> CResult<u16> {
+        let f = self.f();
+        if f.next_slot == u16::MAX {
+            return Err(self.error(span, "too many temporaries (limit 65535)".into()));
+        }
+        f.next_slot += 1;
+        Ok(f.next_slot - 1)
+    }
+}
+
+/// Compiles a method body into `Code`, interning symbols and allocating literals in `space`.
+pub fn compile_code(space: &mut Space, input: &CompileInput, params: &[String], body: &AstBody, span: Span) -> Result<Code, Diagnostic> {
+    let mut analysis = Analysis::default();
+    analysis.func(params, body);
+    analysis.scope.clear();
+    let mut gen = Gen {
+        space,
+        input,
+        lines: LineMap::new(input.source),
+        analysis,
+        next_var: 0,
+        next_func: 0,
+        vars: Vec::new(),
+        funcs: Vec::new(),
+        line: 0,
+    };
+    for (i, p) in params.iter().enumerate() {
+        if params[..i].contains(p) {
+            return Err(gen.error(span, format!("duplicate parameter name '{p}'")));
+        }
+    }
+    gen.function(params, body, false, span)
+}
+
+/// Compiles a method definition into a Method object (not installed anywhere).
+/// Primitive methods must be built by the caller with their primitive function.
+pub fn compile_method(space: &mut Space, input: &CompileInput, def: &MethodDef, body: &AstBody, holder: Value) -> Result<Value, Diagnostic> {
+    let code = compile_code(space, input, &def.params, body, def.span)?;
+    let selector = space.symbol(&def.selector);
+    let start = def.span.start as usize;
+    let end = (def.span.end as usize).min(input.source.len());
+    let source: Rc<str> = input.source.get(start..end).unwrap_or("").into();
+    let first_line = LineMap::new(input.source).line(start);
+    let method = Method {
+        selector,
+        holder: Cell::new(holder),
+        code: Rc::new(code),
+        primitive: None,
+        source,
+        file: input.file.into(),
+        first_line,
+    };
+    let class = space.special(Special::MethodClass);
+    Ok(space.new_with_body(class, Body::Method(Rc::new(method))))
+}

@@ -1,0 +1,155 @@
+//! The object table of one space: allocation, precise mark–sweep collection, `instances of`
+//! and `swap identity`.
+//!
+//! Objects live in a table indexed by `Value::index()`. A reference is an index, so swapping
+//! two table entries swaps the identities of two objects in O(1), and enumerating the
+//! instances of a class is one scan. Collection only happens at interpreter safe points,
+//! where every live value is reachable from the roots the interpreter hands in.
+
+use crate::object::{Body, Object};
+use crate::value::Value;
+
+/// Objects allocated between collections before the first collection is requested.
+const MIN_GC_THRESHOLD: usize = 200_000;
+
+/// The object table of a space.
+pub struct Heap {
+    objects: Vec<Object>,
+    marks: Vec<bool>,
+    free_head: u32,
+    free_count: usize,
+    allocated_since_gc: usize,
+    threshold: usize,
+    /// Set when enough has been allocated that the next safe point should collect.
+    pub gc_requested: bool,
+    /// Number of collections so far.
+    pub collections: u64,
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Heap {
+    /// An empty heap.
+    pub fn new() -> Heap {
+        Heap {
+            objects: Vec::with_capacity(1 << 16),
+            marks: Vec::new(),
+            free_head: u32::MAX,
+            free_count: 0,
+            allocated_since_gc: 0,
+            threshold: MIN_GC_THRESHOLD,
+            gc_requested: false,
+            collections: 0,
+        }
+    }
+
+    /// Allocates an object and answers a reference to it.
+    #[inline]
+    pub fn alloc(&mut self, obj: Object) -> Value {
+        self.allocated_since_gc += 1;
+        if self.allocated_since_gc >= self.threshold {
+            self.gc_requested = true;
+        }
+        if self.free_head != u32::MAX {
+            let index = self.free_head;
+            let slot = &mut self.objects[index as usize];
+            self.free_head = match slot.body {
+                Body::Free(next) => next,
+                _ => unreachable!("free list points at a live object"),
+            };
+            self.free_count -= 1;
+            *slot = obj;
+            Value::object(index)
+        } else {
+            let index = self.objects.len() as u32;
+            self.objects.push(obj);
+            Value::object(index)
+        }
+    }
+
+    /// The object a reference denotes.
+    #[inline(always)]
+    pub fn get(&self, v: Value) -> &Object {
+        &self.objects[v.index()]
+    }
+
+    /// The object a reference denotes, mutably.
+    #[inline(always)]
+    pub fn get_mut(&mut self, v: Value) -> &mut Object {
+        &mut self.objects[v.index()]
+    }
+
+    /// Number of live objects (table size minus free slots).
+    pub fn live_count(&self) -> usize {
+        self.objects.len() - self.free_count
+    }
+
+    /// Swaps the identities of two objects: every reference to one now denotes the other.
+    pub fn swap_identity(&mut self, a: Value, b: Value) {
+        self.objects.swap(a.index(), b.index());
+    }
+
+    /// All live objects whose class is `class`.
+    pub fn instances_of(&self, class: Value) -> Vec<Value> {
+        self.objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| !matches!(o.body, Body::Free(_)) && o.class == class)
+            .map(|(i, _)| Value::object(i as u32))
+            .collect()
+    }
+
+    /// Collects garbage: marks from `roots`, frees everything unmarked. Answers how many
+    /// objects were freed and whether any method was among them (caches must then go).
+    pub fn collect(&mut self, roots: &[Value]) -> (usize, bool) {
+        self.marks.clear();
+        self.marks.resize(self.objects.len(), false);
+        let mut stack: Vec<u32> = Vec::with_capacity(1024);
+        for &r in roots {
+            if let Some(i) = r.as_object() {
+                if !self.marks[i as usize] {
+                    self.marks[i as usize] = true;
+                    stack.push(i);
+                }
+            }
+        }
+        while let Some(i) = stack.pop() {
+            let marks = &mut self.marks;
+            self.objects[i as usize].trace(|v| {
+                if let Some(j) = v.as_object() {
+                    if !marks[j as usize] {
+                        marks[j as usize] = true;
+                        stack.push(j);
+                    }
+                }
+            });
+        }
+        let mut freed = 0;
+        let mut freed_method = false;
+        for (i, obj) in self.objects.iter_mut().enumerate() {
+            if self.marks[i] || matches!(obj.body, Body::Free(_)) {
+                continue;
+            }
+            if matches!(obj.body, Body::Method(_)) {
+                freed_method = true;
+            }
+            *obj = Object {
+                class: Value::small(0),
+                fields: Box::new([]),
+                body: Body::Free(self.free_head),
+            };
+            self.free_head = i as u32;
+            self.free_count += 1;
+            freed += 1;
+        }
+        self.allocated_since_gc = 0;
+        self.threshold = MIN_GC_THRESHOLD.max(self.live_count());
+        self.gc_requested = false;
+        self.collections += 1;
+        (freed, freed_method)
+    }
+}

@@ -1,0 +1,666 @@
+//! The interpreter: frames on a contiguous stack, the dispatch loop, sends with inline caches,
+//! returns (local and non-local) and block activation.
+//!
+//! Everything slow (lookup misses, `doesNotUnderstand:`, global misses, class loading,
+//! primitives) is a call out of the loop; the loop itself keeps `pc`, the code unit and the
+//! frame base in locals and writes `pc` back to the frame only before such calls.
+
+use crate::bytecode::{Code, InlineCache, Method, Op};
+use crate::error::VmError;
+use crate::loader::Loader;
+use crate::object::{Body, BlockClosure, HomeRef};
+use crate::space::{Space, Special};
+use crate::value::Value;
+use std::cell::Cell;
+use std::io::Write;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// A primitive: reads its receiver and `argc` arguments from the top of the stack and either
+/// replaces them with its result or activates a frame.
+pub type PrimFn = fn(&mut Interp, usize) -> Result<(), VmError>;
+
+/// Default limit on nested activations; deeper recursion is a Smalltalk-level error.
+pub const DEFAULT_MAX_DEPTH: usize = 100_000;
+
+/// One activation of a method or block.
+#[derive(Clone, Copy)]
+pub struct Frame {
+    /// The code being run (kept alive by `method` or `closure`).
+    pub code: *const Code,
+    /// The method object (for a block: the method the block was written in).
+    pub method: Value,
+    /// The block closure, or nil for a method activation.
+    pub closure: Value,
+    /// Index of the next instruction.
+    pub pc: u32,
+    /// Stack index of the receiver; arguments and temporaries follow it.
+    pub bp: u32,
+    /// The heap environment visible from this frame, or nil.
+    pub env: Value,
+    /// Unique number of this activation.
+    pub serial: u64,
+    /// The home method activation (itself for methods).
+    pub home: HomeRef,
+}
+
+/// Interned selectors the interpreter sends by itself.
+pub struct Selectors {
+    /// The fallback selectors of `Op::Add` … `Op::Eq`, in that order.
+    pub binops: [Value; 8],
+    /// `doesNotUnderstand:arguments:`.
+    pub dnu: Value,
+    /// `escapedBlock:`.
+    pub escaped_block: Value,
+    /// `unknownGlobal:`.
+    pub unknown_global: Value,
+    /// `mustBeBoolean`.
+    pub must_be_boolean: Value,
+    /// `initialize:`.
+    pub initialize: Value,
+}
+
+/// An interpreter over one space: the space, the (single, for now) process's stacks, the
+/// class loader and the program's output streams.
+pub struct Interp {
+    /// The object space.
+    pub space: Space,
+    /// Operand/locals stack of the running process.
+    pub stack: Vec<Value>,
+    /// Activation records of the running process.
+    pub frames: Vec<Frame>,
+    /// Where class files come from.
+    pub loader: Loader,
+    /// Selectors the VM sends by itself.
+    pub sel: Selectors,
+    /// The program's standard output.
+    pub out: Box<dyn Write>,
+    /// The program's standard error.
+    pub err: Box<dyn Write>,
+    /// Nested activations allowed before "stack overflow".
+    pub max_depth: usize,
+    /// When the interpreter was created (for `system time`/`ticks`).
+    pub started: Instant,
+    /// State of `atRandom`.
+    pub random_state: u64,
+    next_serial: u64,
+}
+
+enum Flow {
+    Continue,
+    Done(Value),
+}
+
+impl Interp {
+    /// The receiver of the current send (argc arguments above it).
+    #[inline(always)]
+    pub fn receiver(&self, argc: usize) -> Value {
+        self.stack[self.stack.len() - 1 - argc]
+    }
+
+    /// Argument `i` (0-based) of a send with `argc` arguments.
+    #[inline(always)]
+    pub fn arg(&self, argc: usize, i: usize) -> Value {
+        self.stack[self.stack.len() - argc + i]
+    }
+
+    /// Replaces receiver and arguments with the primitive's result.
+    #[inline(always)]
+    pub fn prim_return(&mut self, argc: usize, v: Value) -> Result<(), VmError> {
+        let n = self.stack.len() - argc;
+        self.stack.truncate(n);
+        *self.stack.last_mut().expect("receiver on stack") = v;
+        Ok(())
+    }
+
+    /// nil.
+    #[inline(always)]
+    pub fn nil(&self) -> Value {
+        self.space.nil()
+    }
+
+    /// Sends `selector` to `receiver` with `args` from outside the interpreter loop and runs
+    /// until the send returns.
+    pub fn send_message(&mut self, receiver: Value, selector: &str, args: &[Value]) -> Result<Value, VmError> {
+        let sel = self.space.symbol(selector);
+        let base = self.frames.len();
+        let stack_base = self.stack.len();
+        self.stack.push(receiver);
+        self.stack.extend_from_slice(args);
+        let result = self.send(sel, args.len(), None, None).and_then(|()| {
+            if self.frames.len() > base {
+                self.run(base)
+            } else {
+                Ok(self.stack.pop().unwrap_or(self.space.nil()))
+            }
+        });
+        if result.is_err() {
+            self.frames.truncate(base);
+            self.stack.truncate(stack_base);
+        }
+        result.map_err(|e| self.finish_error(e))
+    }
+
+    /// Runs a method as a "do it" with `receiver`, answering its value.
+    pub fn run_method(&mut self, receiver: Value, method: Value) -> Result<Value, VmError> {
+        let base = self.frames.len();
+        let stack_base = self.stack.len();
+        self.stack.push(receiver);
+        let m = self.space.method_of(method).expect("a method").clone();
+        let result = self.invoke(&m, method, 0).and_then(|()| {
+            if self.frames.len() > base {
+                self.run(base)
+            } else {
+                Ok(self.stack.pop().unwrap_or(self.space.nil()))
+            }
+        });
+        if result.is_err() {
+            self.frames.truncate(base);
+            self.stack.truncate(stack_base);
+        }
+        result.map_err(|e| self.finish_error(e))
+    }
+
+    fn finish_error(&mut self, e: VmError) -> VmError {
+        match e {
+            VmError::PrimitiveFailed(m) => VmError::Uncaught { message: m, backtrace: Vec::new() },
+            other => other,
+        }
+    }
+
+    /// The Smalltalk backtrace of the current process, innermost first.
+    pub fn backtrace(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for f in self.frames.iter().rev() {
+            let Some(m) = self.space.method_of(f.method) else { continue };
+            let holder = self.space.class_name(m.holder.get());
+            let sel = self.space.name_of(m.selector);
+            let code = unsafe { &*f.code };
+            let line = code.lines.get((f.pc as usize).saturating_sub(1)).copied().unwrap_or(m.first_line);
+            let block = if f.closure != self.space.nil() { "[] in " } else { "" };
+            lines.push(format!("{block}{holder}>>#{sel} ({}:{line})", m.file));
+        }
+        lines
+    }
+
+    /// An uncaught error with the current backtrace.
+    pub fn error(&self, message: impl Into<String>) -> VmError {
+        VmError::Uncaught { message: message.into(), backtrace: self.backtrace() }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Sends
+
+    /// Sends `selector` to the receiver `argc` below the top: runs a primitive or pushes a
+    /// frame. `lookup_from` overrides the receiver's class (super sends).
+    pub fn send(&mut self, selector: Value, argc: usize, cache: Option<&Cell<InlineCache>>, lookup_from: Option<Value>) -> Result<(), VmError> {
+        let rcv = self.receiver(argc);
+        let class = match lookup_from {
+            Some(c) => c,
+            None => self.space.class_of(rcv),
+        };
+        if let Some(cache) = cache {
+            let e = cache.get();
+            if e.class == class && e.epoch == self.space.epoch {
+                let m = unsafe { &*e.method };
+                return self.invoke(m, e.method_value, argc);
+            }
+        }
+        match self.space.lookup(class, selector) {
+            Some(mv) => {
+                let m = self.space.method_of(mv).expect("method dictionaries hold methods").clone();
+                if let Some(cache) = cache {
+                    cache.set(InlineCache { class, epoch: self.space.epoch, method: Rc::as_ptr(&m), method_value: mv });
+                }
+                self.invoke(&m, mv, argc)
+            }
+            None => self.does_not_understand(selector, argc),
+        }
+    }
+
+    /// Runs method `m` (object `mv`) on the receiver and arguments on the stack.
+    #[inline]
+    pub fn invoke(&mut self, m: &Method, mv: Value, argc: usize) -> Result<(), VmError> {
+        if let Some(p) = m.primitive {
+            return p(self, argc);
+        }
+        if m.code.num_args as usize != argc {
+            return Err(self.error(format!("wrong number of arguments for #{}", self.space.name_of(m.selector))));
+        }
+        let nil = self.nil();
+        self.activate(Rc::as_ptr(&m.code), mv, nil, argc, None)
+    }
+
+    /// Pushes a frame for `code` whose receiver and arguments are on the stack.
+    pub fn activate(&mut self, code: *const Code, method: Value, closure: Value, argc: usize, outer: Option<(Value, HomeRef)>) -> Result<(), VmError> {
+        if self.frames.len() >= self.max_depth {
+            return Err(self.error(format!("Stack overflow: more than {} nested activations", self.max_depth)));
+        }
+        let c = unsafe { &*code };
+        let bp = self.stack.len() - 1 - argc;
+        let nil = self.nil();
+        for _ in 0..c.num_temps {
+            self.stack.push(nil);
+        }
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let (outer_env, home) = match outer {
+            Some(o) => o,
+            None => (nil, HomeRef { process: 0, depth: self.frames.len() as u32, serial }),
+        };
+        let env = if c.env_size > 0 {
+            let mut slots = vec![nil; c.env_size as usize];
+            slots[0] = outer_env;
+            for &(arg, slot) in c.env_args.iter() {
+                slots[slot as usize] = self.stack[bp + 1 + arg as usize];
+            }
+            let class = self.space.special(Special::ArrayClass);
+            self.space.new_with_body(class, Body::Array(slots))
+        } else {
+            outer_env
+        };
+        self.frames.push(Frame { code, method, closure, pc: 0, bp: bp as u32, env, serial, home });
+        Ok(())
+    }
+
+    /// Activates block `closure` (receiver slot of the send) with `argc` arguments.
+    pub fn activate_block(&mut self, closure: Value, argc: usize) -> Result<(), VmError> {
+        let (code, method, receiver, outer_env, home) = match &self.space.heap.get(closure).body {
+            Body::Block(b) => (Rc::as_ptr(&b.code), b.method, b.receiver, b.outer_env, b.home),
+            _ => return crate::error::prim_fail("not a block"),
+        };
+        let c = unsafe { &*code };
+        if c.num_args as usize != argc {
+            return Err(self.error(format!("wrong number of arguments for block: expected {}, got {argc}", c.num_args)));
+        }
+        let bp = self.stack.len() - 1 - argc;
+        self.stack[bp] = receiver;
+        self.activate(code, method, closure, argc, Some((outer_env, home)))
+    }
+
+    fn does_not_understand(&mut self, selector: Value, argc: usize) -> Result<(), VmError> {
+        let n = self.stack.len() - argc;
+        let args: Vec<Value> = self.stack.drain(n..).collect();
+        let rcv = *self.stack.last().expect("receiver");
+        let class = self.space.class_of(rcv);
+        let dnu = self.sel.dnu;
+        match self.space.lookup(class, dnu) {
+            Some(mv) => {
+                let array = self.space.new_array(args);
+                self.stack.push(selector);
+                self.stack.push(array);
+                let m = self.space.method_of(mv).expect("method").clone();
+                self.invoke(&m, mv, 2)
+            }
+            None => Err(self.error(format!(
+                "{} does not understand #{}",
+                self.space.class_name(class),
+                self.space.name_of(selector)
+            ))),
+        }
+    }
+
+    fn new_block(&mut self, code: &Rc<Code>, frame: &Frame) -> Value {
+        let receiver = self.stack[frame.bp as usize];
+        let n = code.num_args as usize;
+        let class = match n {
+            0 => self.space.special(Special::Block1Class),
+            1 => self.space.special(Special::Block2Class),
+            2 => self.space.special(Special::Block3Class),
+            3 => self.space.special(Special::Block4Class),
+            _ => self.space.special(Special::BlockClass),
+        };
+        let closure = BlockClosure { code: code.clone(), method: frame.method, receiver, outer_env: frame.env, home: frame.home };
+        self.space.new_with_body(class, Body::Block(Box::new(closure)))
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Garbage collection
+
+    /// Collects garbage now. Roots: the stacks, frames, globals, specials and symbols.
+    pub fn collect_garbage(&mut self) {
+        let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + self.frames.len() * 3 + 1024);
+        roots.extend_from_slice(&self.stack);
+        for f in &self.frames {
+            roots.push(f.method);
+            roots.push(f.closure);
+            roots.push(f.env);
+        }
+        for g in &self.space.globals {
+            roots.push(g.name);
+            if let Some(v) = g.value {
+                roots.push(v);
+            }
+        }
+        roots.extend_from_slice(&self.space.specials);
+        roots.extend(self.space.symbol_values());
+        roots.extend_from_slice(&self.sel.binops);
+        let (_, freed_method) = self.space.heap.collect(&roots);
+        if freed_method {
+            self.space.bump_epoch();
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // The loop
+
+    fn return_from_frame(&mut self, v: Value, base: usize) -> Flow {
+        let f = self.frames.pop().expect("a frame to return from");
+        self.stack.truncate(f.bp as usize);
+        if self.frames.len() <= base {
+            return Flow::Done(v);
+        }
+        self.stack.push(v);
+        Flow::Continue
+    }
+
+    fn non_local_return(&mut self, v: Value, base: usize) -> Result<Flow, VmError> {
+        let f = *self.frames.last().expect("frame");
+        let home = f.home;
+        let alive = (home.depth as usize) < self.frames.len() && self.frames[home.depth as usize].serial == home.serial;
+        if alive && home.depth as usize >= base {
+            self.frames.truncate(home.depth as usize + 1);
+            return Ok(self.return_from_frame(v, base));
+        }
+        // The home method has returned already: `self escapedBlock: theBlock`, whose answer
+        // becomes the answer of the block's `value`.
+        let receiver = self.stack[f.bp as usize];
+        let closure = f.closure;
+        if let Flow::Done(_) = self.return_from_frame(v, base) {
+            // The block was entered from outside the loop: report as an error.
+            return Err(self.error("Block has escaped and cannot be executed"));
+        }
+        self.stack.pop();
+        self.stack.push(receiver);
+        self.stack.push(closure);
+        let sel = self.sel.escaped_block;
+        self.send(sel, 1, None, None)?;
+        Ok(Flow::Continue)
+    }
+
+    fn global_miss(&mut self, slot: u32) -> Result<(), VmError> {
+        let name = self.space.globals[slot as usize].name;
+        let text = self.space.name_of(name);
+        if let Some(class) = self.load_class(&text)? {
+            self.stack.push(class);
+            return Ok(());
+        }
+        let receiver = self.stack[self.frames.last().expect("frame").bp as usize];
+        self.stack.push(receiver);
+        self.stack.push(name);
+        let sel = self.sel.unknown_global;
+        self.send(sel, 1, None, None)
+    }
+
+    fn binop_fallback(&mut self, index: usize, cache: &Cell<InlineCache>) -> Result<(), VmError> {
+        let sel = self.sel.binops[index];
+        self.send(sel, 1, Some(cache), None)
+    }
+
+    /// Runs until the frame count drops to `base`, answering the value returned there.
+    pub fn run(&mut self, base: usize) -> Result<Value, VmError> {
+        let mut code: *const Code;
+        let mut pc: usize;
+        let mut bp: usize;
+        macro_rules! load {
+            () => {{
+                let f = self.frames.last().expect("frame");
+                code = f.code;
+                pc = f.pc as usize;
+                bp = f.bp as usize;
+            }};
+        }
+        macro_rules! save {
+            () => {
+                self.frames.last_mut().expect("frame").pc = pc as u32
+            };
+        }
+        macro_rules! call {
+            ($e:expr) => {{
+                save!();
+                if let Err(e) = $e {
+                    return Err(self.locate(e));
+                }
+                if self.frames.len() <= base {
+                    return Ok(self.stack.pop().unwrap_or(self.space.nil()));
+                }
+                load!();
+            }};
+        }
+        macro_rules! flow {
+            ($e:expr) => {{
+                match $e {
+                    Flow::Done(v) => return Ok(v),
+                    Flow::Continue => load!(),
+                }
+            }};
+        }
+        macro_rules! pop {
+            () => {
+                self.stack.pop().expect("operand")
+            };
+        }
+        macro_rules! top {
+            () => {
+                *self.stack.last().expect("operand")
+            };
+        }
+        macro_rules! safepoint {
+            () => {
+                if self.space.heap.gc_requested {
+                    save!();
+                    self.collect_garbage();
+                }
+            };
+        }
+        macro_rules! int_binop {
+            ($index:expr, $cache:expr, |$a:ident, $b:ident| $small:expr, |$x:ident, $y:ident| $dbl:expr) => {{
+                let n = self.stack.len();
+                let ($a, $b) = (self.stack[n - 2], self.stack[n - 1]);
+                if $a.is_small() && $b.is_small() {
+                    let ($a, $b) = ($a.small_unchecked(), $b.small_unchecked());
+                    let r: Value = $small;
+                    self.stack.truncate(n - 1);
+                    self.stack[n - 2] = r;
+                } else if let (Some($x), Some($y)) = (self.space.double_of($a), self.space.double_of($b)) {
+                    let r: Value = $dbl;
+                    self.stack.truncate(n - 1);
+                    self.stack[n - 2] = r;
+                } else {
+                    let c = unsafe { &*code };
+                    call!(self.binop_fallback($index, &c.caches[$cache as usize]));
+                }
+            }};
+        }
+        load!();
+        loop {
+            let c = unsafe { &*code };
+            let op = c.ops[pc];
+            pc += 1;
+            match op {
+                Op::PushSelf => {
+                    let v = self.stack[bp];
+                    self.stack.push(v);
+                }
+                Op::PushNil => self.stack.push(self.space.nil()),
+                Op::PushTrue => self.stack.push(self.space.special(Special::True)),
+                Op::PushFalse => self.stack.push(self.space.special(Special::False)),
+                Op::PushInt(i) => self.stack.push(Value::small(i as i64)),
+                Op::PushLiteral(i) => self.stack.push(c.literals[i as usize]),
+                Op::PushLocal(i) => {
+                    let v = self.stack[bp + 1 + i as usize];
+                    self.stack.push(v);
+                }
+                Op::StoreLocal(i) => {
+                    let v = top!();
+                    self.stack[bp + 1 + i as usize] = v;
+                }
+                Op::PopLocal(i) => {
+                    let v = pop!();
+                    self.stack[bp + 1 + i as usize] = v;
+                }
+                Op::PushField(i) => {
+                    let r = self.stack[bp];
+                    let v = self.space.heap.get(r).fields[i as usize];
+                    self.stack.push(v);
+                }
+                Op::StoreField(i) => {
+                    let v = top!();
+                    let r = self.stack[bp];
+                    self.space.heap.get_mut(r).fields[i as usize] = v;
+                }
+                Op::PopField(i) => {
+                    let v = pop!();
+                    let r = self.stack[bp];
+                    self.space.heap.get_mut(r).fields[i as usize] = v;
+                }
+                Op::PushEnv(hops, i) => {
+                    let env = self.env_at(hops);
+                    let v = match &self.space.heap.get(env).body {
+                        Body::Array(a) => a[i as usize],
+                        _ => unreachable!("environments are arrays"),
+                    };
+                    self.stack.push(v);
+                }
+                Op::StoreEnv(hops, i) => {
+                    let v = top!();
+                    let env = self.env_at(hops);
+                    if let Body::Array(a) = &mut self.space.heap.get_mut(env).body {
+                        a[i as usize] = v;
+                    }
+                }
+                Op::PushGlobal(slot) => match self.space.globals[slot as usize].value {
+                    Some(v) => self.stack.push(v),
+                    None => call!(self.global_miss(slot)),
+                },
+                Op::StoreGlobal(slot) => {
+                    let v = top!();
+                    self.space.globals[slot as usize].value = Some(v);
+                }
+                Op::PushBlock(i) => {
+                    let f = *self.frames.last().expect("frame");
+                    let b = self.new_block(&c.blocks[i as usize], &f);
+                    self.stack.push(b);
+                }
+                Op::PushThisContext => self.stack.push(self.space.nil()),
+                Op::Pop => {
+                    self.stack.pop();
+                }
+                Op::Dup => {
+                    let v = top!();
+                    self.stack.push(v);
+                }
+                Op::Send { sel, argc, cache } => {
+                    safepoint!();
+                    call!(self.send(c.literals[sel as usize], argc as usize, Some(&c.caches[cache as usize]), None));
+                }
+                Op::SuperSend { sel, argc, cache } => {
+                    safepoint!();
+                    let holder = self.space.method_of(self.frames.last().expect("frame").method).map(|m| m.holder.get());
+                    let nil = self.nil();
+                    let start = holder.filter(|&h| self.space.is_class(h)).map(|h| self.space.class_info(h).superclass).unwrap_or(nil);
+                    call!(self.send(c.literals[sel as usize], argc as usize, Some(&c.caches[cache as usize]), Some(start)));
+                }
+                Op::Add(k) => int_binop!(0, k, |a, b| self.space.new_int(a + b), |x, y| self.space.new_double(x + y)),
+                Op::Sub(k) => int_binop!(1, k, |a, b| self.space.new_int(a - b), |x, y| self.space.new_double(x - y)),
+                Op::Mul(k) => int_binop!(
+                    2,
+                    k,
+                    |a, b| match a.checked_mul(b) {
+                        Some(p) => self.space.new_int(p),
+                        None => self.space.new_bigint(num_bigint::BigInt::from(a) * num_bigint::BigInt::from(b)),
+                    },
+                    |x, y| self.space.new_double(x * y)
+                ),
+                Op::Lt(k) => int_binop!(3, k, |a, b| self.space.boolean(a < b), |x, y| self.space.boolean(x < y)),
+                Op::Gt(k) => int_binop!(4, k, |a, b| self.space.boolean(a > b), |x, y| self.space.boolean(x > y)),
+                Op::Le(k) => int_binop!(5, k, |a, b| self.space.boolean(a <= b), |x, y| self.space.boolean(x <= y)),
+                Op::Ge(k) => int_binop!(6, k, |a, b| self.space.boolean(a >= b), |x, y| self.space.boolean(x >= y)),
+                Op::Eq(k) => int_binop!(7, k, |a, b| self.space.boolean(a == b), |x, y| self.space.boolean(x == y)),
+                Op::Jump(t) => pc = t as usize,
+                Op::JumpBack(t) => {
+                    pc = t as usize;
+                    safepoint!();
+                }
+                Op::JumpIfTrue(t) | Op::JumpIfFalse(t) => {
+                    let v = pop!();
+                    let want = matches!(op, Op::JumpIfTrue(_));
+                    if v == self.space.special(Special::True) {
+                        if want {
+                            pc = t as usize;
+                        }
+                    } else if v == self.space.special(Special::False) {
+                        if !want {
+                            pc = t as usize;
+                        }
+                    } else {
+                        // Not a Boolean: ask it (`mustBeBoolean`), then retry this jump.
+                        self.stack.push(v);
+                        pc -= 1;
+                        let sel = self.sel.must_be_boolean;
+                        call!(self.send(sel, 0, None, None));
+                    }
+                }
+                Op::ReturnTop => {
+                    let v = pop!();
+                    flow!(self.return_from_frame(v, base));
+                }
+                Op::ReturnSelf => {
+                    let v = self.stack[bp];
+                    flow!(self.return_from_frame(v, base));
+                }
+                Op::ReturnNonLocal => {
+                    let v = pop!();
+                    save!();
+                    match self.non_local_return(v, base) {
+                        Ok(Flow::Done(v)) => return Ok(v),
+                        Ok(Flow::Continue) => {
+                            if self.frames.len() <= base {
+                                return Ok(self.stack.pop().unwrap_or(self.space.nil()));
+                            }
+                            load!();
+                        }
+                        Err(e) => return Err(self.locate(e)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns a primitive failure into an uncaught error with the backtrace of where it happened.
+    fn locate(&self, e: VmError) -> VmError {
+        match e {
+            VmError::PrimitiveFailed(m) => self.error(m),
+            other => other,
+        }
+    }
+
+    #[inline]
+    fn env_at(&self, hops: u8) -> Value {
+        let mut env = self.frames.last().expect("frame").env;
+        for _ in 0..hops {
+            env = match &self.space.heap.get(env).body {
+                Body::Array(a) => a[0],
+                _ => unreachable!("environments are arrays"),
+            };
+        }
+        env
+    }
+
+    /// Creates an interpreter over `space` (already bootstrapped) with `loader`.
+    pub fn with_space(space: Space, loader: Loader, sel: Selectors) -> Interp {
+        Interp {
+            space,
+            stack: Vec::with_capacity(1 << 16),
+            frames: Vec::with_capacity(1 << 10),
+            loader,
+            sel,
+            out: Box::new(std::io::BufWriter::new(std::io::stdout())),
+            err: Box::new(std::io::stderr()),
+            max_depth: DEFAULT_MAX_DEPTH,
+            started: Instant::now(),
+            random_state: 0x2545_F491_4F6C_DD1D,
+            next_serial: 1,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The Espell virtual machine: object spaces with their heaps, the bytecode compiler, the
+//! interpreter and the primitives.
+
+pub mod bootstrap;
+pub mod bytecode;
+pub mod class;
+pub mod compiler;
+pub mod error;
+pub mod heap;
+pub mod interpreter;
+pub mod loader;
+pub mod object;
+pub mod primitives;
+pub mod runner;
+pub mod space;
+pub mod value;
+
+pub use error::VmError;
+pub use interpreter::Interp;
+pub use loader::Loader;
+pub use value::Value;

@@ -1,0 +1,229 @@
+//! Class loading: finding class files on the class path (the embedded core library last),
+//! parsing them, and turning class definitions into class objects with compiled methods.
+
+use crate::bytecode::{Code, Method};
+use crate::compiler::{compile_method, diagnostic_at, CompileInput};
+use crate::error::VmError;
+use crate::interpreter::Interp;
+use crate::object::{Body, InstanceKind};
+use crate::primitives;
+use crate::space::Special;
+use crate::value::Value;
+use espell_syntax::{ClassDef, MethodBody, MethodDef, Superclass};
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+include!(concat!(env!("OUT_DIR"), "/core_library.rs"));
+
+/// Where class files come from.
+#[derive(Clone, Debug, Default)]
+pub struct Loader {
+    /// Directories searched in order.
+    pub class_path: Vec<PathBuf>,
+    /// A directory that replaces the embedded core library (`--core`), if any.
+    pub core_dir: Option<PathBuf>,
+    /// Whether the embedded core library is searched last (false when a class-path
+    /// directory brings its own `Object.som`).
+    pub use_embedded_core: bool,
+    /// Classes whose loading is in progress (cycle detection).
+    loading: HashSet<String>,
+    /// System classes created by the bootstrap whose files are not loaded yet.
+    pub shells: HashSet<String>,
+}
+
+/// A class file found on the path: a label for messages and its text.
+pub struct ClassSource {
+    /// The file path (or `core:Name.som` for embedded files).
+    pub file: String,
+    /// The source text.
+    pub text: String,
+}
+
+impl Loader {
+    /// A loader over `class_path`. The embedded core library is used unless a directory on
+    /// the path provides `Object.som` or `core_dir` is given.
+    pub fn new(class_path: Vec<PathBuf>, core_dir: Option<PathBuf>) -> Loader {
+        let brings_object = class_path.iter().any(|d| d.join("Object.som").is_file());
+        Loader {
+            use_embedded_core: !brings_object && core_dir.is_none(),
+            class_path,
+            core_dir,
+            loading: HashSet::new(),
+            shells: HashSet::new(),
+        }
+    }
+
+    /// Finds the source of class `name`.
+    pub fn find(&self, name: &str) -> Result<Option<ClassSource>, VmError> {
+        if !is_class_name(name) {
+            return Ok(None);
+        }
+        let file_name = format!("{name}.som");
+        let dirs = self.class_path.iter().chain(self.core_dir.iter());
+        for dir in dirs {
+            let path = dir.join(&file_name);
+            if path.is_file() {
+                return read_source(&path).map(Some);
+            }
+        }
+        if self.use_embedded_core {
+            if let Some((_, text)) = CORE_LIBRARY.iter().find(|(n, _)| *n == name) {
+                return Ok(Some(ClassSource { file: format!("core:{file_name}"), text: text.to_string() }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn is_class_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Reads a source file, reporting unreadable files clearly.
+pub fn read_source(path: &Path) -> Result<ClassSource, VmError> {
+    let text = std::fs::read_to_string(path).map_err(|e| VmError::Load(format!("cannot read {}: {e}", path.display())))?;
+    Ok(ClassSource { file: path.display().to_string(), text })
+}
+
+impl Interp {
+    /// The class bound to global `name`, loading it from the class path if needed.
+    /// Answers `None` when no class file defines it.
+    pub fn load_class(&mut self, name: &str) -> Result<Option<Value>, VmError> {
+        let sym = self.space.symbol(name);
+        if let Some(v) = self.space.global(sym) {
+            if self.space.is_class(v) && !self.unloaded_shell(v) {
+                return Ok(Some(v));
+            }
+        }
+        let Some(src) = self.loader.find(name)? else { return Ok(None) };
+        let def = espell_syntax::parse_class(&src.text, &src.file)?;
+        if def.name != name {
+            return Err(VmError::Load(format!("{}: file defines class {} instead of {}", src.file, def.name, name)));
+        }
+        self.define_class(&def, &src.file, &src.text).map(Some)
+    }
+
+    /// Loads a class from an explicit file path (the `espell run path/Name.som` form).
+    pub fn load_class_file(&mut self, path: &Path) -> Result<Value, VmError> {
+        let src = read_source(path)?;
+        let def = espell_syntax::parse_class(&src.text, &src.file)?;
+        self.define_class(&def, &src.file, &src.text)
+    }
+
+    /// True for a bootstrap shell whose class file has not been read yet.
+    fn unloaded_shell(&self, class: Value) -> bool {
+        let name = self.space.name_of(self.space.class_info(class).name);
+        self.loader.shells.contains(&name)
+    }
+
+    /// Turns a parsed class definition into a class (reusing a bootstrap shell of the same
+    /// name), compiles its methods and binds the global.
+    pub fn define_class(&mut self, def: &ClassDef, file: &str, source: &str) -> Result<Value, VmError> {
+        if !self.loader.loading.insert(def.name.clone()) {
+            return Err(diagnostic_at(file, source, def.name_span, format!("class {} inherits from itself", def.name)).into());
+        }
+        let result = self.define_class_inner(def, file, source);
+        self.loader.loading.remove(&def.name);
+        result
+    }
+
+    fn define_class_inner(&mut self, def: &ClassDef, file: &str, source: &str) -> Result<Value, VmError> {
+        let nil = self.nil();
+        let superclass = match &def.superclass {
+            Superclass::Nil => nil,
+            Superclass::Implicit => self.require_class("Object", def, file, source)?,
+            Superclass::Named(n) => self.require_class(n, def, file, source)?,
+        };
+        let sym = self.space.symbol(&def.name);
+        let existing = self.space.global(sym).filter(|&v| self.space.is_class(v) && self.unloaded_shell(v));
+        let class = match existing {
+            Some(shell) => shell,
+            None => {
+                let kind = if superclass == nil {
+                    InstanceKind::Plain
+                } else {
+                    match self.space.class_info(superclass).kind {
+                        k @ (InstanceKind::Indexable | InstanceKind::Str | InstanceKind::Plain) => k,
+                        _ => InstanceKind::Plain,
+                    }
+                };
+                self.space.new_class(&def.name, kind)
+            }
+        };
+        self.loader.shells.remove(&def.name);
+        self.space.set_superclass(class, superclass);
+        // Instance layout: inherited fields first.
+        let mut fields: Vec<Value> = if superclass == nil { Vec::new() } else { self.space.class_info(superclass).instance_fields.clone() };
+        for f in &def.instance_fields {
+            let s = self.space.symbol(f);
+            fields.push(s);
+        }
+        self.space.class_info_mut(class).instance_fields = fields.clone();
+        // Class-side layout.
+        let meta = self.space.class_of(class);
+        let meta_super = self.space.class_info(meta).superclass;
+        let mut class_fields: Vec<Value> = if self.space.is_class(meta_super) { self.space.class_info(meta_super).instance_fields.clone() } else { Vec::new() };
+        for f in &def.class_fields {
+            let s = self.space.symbol(f);
+            class_fields.push(s);
+        }
+        let n = class_fields.len();
+        self.space.class_info_mut(meta).instance_fields = class_fields.clone();
+        {
+            let obj = self.space.heap.get_mut(class);
+            let mut values = obj.fields.to_vec();
+            values.resize(n, nil);
+            obj.fields = values.into_boxed_slice();
+        }
+        self.space.set_global(sym, class);
+        let field_names: Vec<String> = fields.iter().map(|&f| self.space.name_of(f)).collect();
+        let class_field_names: Vec<String> = class_fields.iter().map(|&f| self.space.name_of(f)).collect();
+        for m in &def.instance_methods {
+            let mv = self.build_method(&def.name, false, m, &field_names, class, file, source)?;
+            self.space.install_method(class, mv);
+        }
+        for m in &def.class_methods {
+            let mv = self.build_method(&def.name, true, m, &class_field_names, meta, file, source)?;
+            self.space.install_method(meta, mv);
+        }
+        Ok(class)
+    }
+
+    fn require_class(&mut self, name: &str, def: &ClassDef, file: &str, source: &str) -> Result<Value, VmError> {
+        match self.load_class(name)? {
+            Some(c) => Ok(c),
+            None => Err(diagnostic_at(file, source, def.name_span, format!("superclass {name} of {} not found on the class path", def.name)).into()),
+        }
+    }
+
+    /// Compiles one method definition (or binds its primitive) for `holder`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build_method(&mut self, class_name: &str, class_side: bool, def: &MethodDef, fields: &[String], holder: Value, file: &str, source: &str) -> Result<Value, VmError> {
+        match &def.body {
+            MethodBody::Code(body) => {
+                let input = CompileInput { fields, file, source, allow_global_assign: false };
+                Ok(compile_method(&mut self.space, &input, def, body, holder)?)
+            }
+            MethodBody::Primitive => {
+                let prim = primitives::lookup(class_name, class_side, &def.selector).unwrap_or(primitives::missing);
+                let selector = self.space.symbol(&def.selector);
+                let start = def.span.start as usize;
+                let end = (def.span.end as usize).min(source.len());
+                let method = Method {
+                    selector,
+                    holder: Cell::new(holder),
+                    code: Rc::new(Code::empty(def.params.len() as u16)),
+                    primitive: Some(prim),
+                    source: source.get(start..end).unwrap_or("").into(),
+                    file: file.into(),
+                    first_line: crate::compiler::LineMap::new(source).line(start),
+                };
+                let class = self.space.special(Special::PrimitiveClass);
+                Ok(self.space.new_with_body(class, Body::Method(Rc::new(method))))
+            }
+        }
+    }
+}

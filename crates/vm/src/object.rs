@@ -1,0 +1,141 @@
+//! Heap objects: a class reference, named fields, and a body that depends on the object's kind.
+
+use crate::bytecode::{Code, Method};
+use crate::value::{Value, WordMap};
+use num_bigint::BigInt;
+use std::rc::Rc;
+
+/// One object in a space's object table.
+pub struct Object {
+    /// The object's class.
+    pub class: Value,
+    /// Named instance variables (for a class object: its class-side variables).
+    pub fields: Box<[Value]>,
+    /// Kind-specific contents.
+    pub body: Body,
+}
+
+/// What an object holds beyond its named fields.
+pub enum Body {
+    /// Only named fields.
+    Plain,
+    /// Indexable pointer slots (Array and heap environments of closures).
+    Array(Vec<Value>),
+    /// An immutable string.
+    Str(Box<str>),
+    /// An interned symbol.
+    Symbol(Box<str>),
+    /// A boxed Double.
+    Double(f64),
+    /// An integer outside the SmallInteger range.
+    BigInt(Box<BigInt>),
+    /// A class or metaclass.
+    Class(Box<ClassInfo>),
+    /// A compiled method or primitive.
+    Method(Rc<Method>),
+    /// A block closure.
+    Block(Box<BlockClosure>),
+    /// A free object table slot (next free index, or `u32::MAX`).
+    Free(u32),
+}
+
+/// How instances of a class are shaped (the "instance spec").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceKind {
+    /// Named fields only.
+    Plain,
+    /// Named fields plus indexable pointer slots (`new:`).
+    Indexable,
+    /// Strings.
+    Str,
+    /// Symbols.
+    Symbol,
+    /// Doubles (not instantiable by `new`).
+    Double,
+    /// Integers (not instantiable by `new`).
+    Integer,
+    /// Classes and metaclasses.
+    Class,
+    /// Methods and primitives.
+    Method,
+    /// Blocks.
+    Block,
+}
+
+/// What the VM knows about a class object.
+pub struct ClassInfo {
+    /// The class name (a Symbol); metaclasses are named `X class`.
+    pub name: Value,
+    /// The superclass, or nil.
+    pub superclass: Value,
+    /// All instance variable names (Symbols), inherited ones first.
+    pub instance_fields: Vec<Value>,
+    /// Methods in source order (Method or Primitive objects).
+    pub methods: Vec<Value>,
+    /// Selector → position in `methods`.
+    pub method_index: WordMap<Value, usize>,
+    /// Instance shape.
+    pub kind: InstanceKind,
+    /// True for metaclasses.
+    pub is_meta: bool,
+    /// For a metaclass: its sole instance; for a class: nil.
+    pub this_class: Value,
+}
+
+/// A block closure: code, the receiver of its home method, captured environment and home frame.
+pub struct BlockClosure {
+    /// The block's code.
+    pub code: Rc<Code>,
+    /// The method object the block was created in (keeps literals alive, gives the holder).
+    pub method: Value,
+    /// `self` of the home method.
+    pub receiver: Value,
+    /// The innermost heap environment visible where the block was created (or nil).
+    pub outer_env: Value,
+    /// Identifies the home method activation, for non-local return.
+    pub home: HomeRef,
+}
+
+/// Where a non-local return goes: a frame depth in a process, checked by serial number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HomeRef {
+    /// The process whose stack holds the home frame.
+    pub process: u32,
+    /// Depth of the home frame in that process's frame stack.
+    pub depth: u32,
+    /// Serial number the home frame had when the block was made.
+    pub serial: u64,
+}
+
+impl Object {
+    /// Every reference this object holds, for the garbage collector.
+    pub fn trace(&self, mut visit: impl FnMut(Value)) {
+        visit(self.class);
+        for &f in self.fields.iter() {
+            visit(f);
+        }
+        match &self.body {
+            Body::Array(items) => items.iter().for_each(|&v| visit(v)),
+            Body::Class(info) => {
+                visit(info.name);
+                visit(info.superclass);
+                visit(info.this_class);
+                info.instance_fields.iter().for_each(|&v| visit(v));
+                info.methods.iter().for_each(|&v| visit(v));
+            }
+            Body::Method(m) => m.trace(&mut visit),
+            Body::Block(b) => {
+                visit(b.method);
+                visit(b.receiver);
+                visit(b.outer_env);
+                b.code.trace(&mut visit);
+            }
+            Body::Plain
+            | Body::Str(_)
+            | Body::Symbol(_)
+            | Body::Double(_)
+            | Body::BigInt(_)
+            | Body::Free(_) => {}
+        }
+    }
+}

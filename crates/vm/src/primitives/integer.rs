@@ -1,0 +1,351 @@
+//! Integer primitives: arbitrary precision, SmallInteger fast paths, Double coercion.
+
+use super::{describe, ret_bool, ret_string, small_arg};
+use crate::error::{prim_fail, VmError};
+use crate::interpreter::{Interp, PrimFn};
+use crate::object::Body;
+use crate::value::Value;
+use num_bigint::BigInt;
+use num_integer::Integer as _;
+use num_traits::{Signed, ToPrimitive, Zero};
+use std::cmp::Ordering;
+
+/// A number read from a receiver or argument.
+pub(crate) enum Num {
+    /// An Integer (small or large).
+    Int(BigInt),
+    /// A Double.
+    Dbl(f64),
+}
+
+impl Num {
+    pub(crate) fn to_f64(&self) -> f64 {
+        match self {
+            Num::Int(i) => i.to_f64().unwrap_or(f64::NAN),
+            Num::Dbl(d) => *d,
+        }
+    }
+}
+
+/// Reads `v` as a number.
+pub(crate) fn num_of(interp: &Interp, v: Value) -> Option<Num> {
+    if let Some(i) = v.as_small() {
+        return Some(Num::Int(BigInt::from(i)));
+    }
+    match &interp.space.heap.get(v).body {
+        Body::BigInt(b) => Some(Num::Int((**b).clone())),
+        Body::Double(d) => Some(Num::Dbl(*d)),
+        _ => None,
+    }
+}
+
+fn int_of(interp: &Interp, v: Value) -> Option<BigInt> {
+    match num_of(interp, v)? {
+        Num::Int(i) => Some(i),
+        Num::Dbl(_) => None,
+    }
+}
+
+fn operands(interp: &Interp, argc: usize) -> Result<(BigInt, Num), VmError> {
+    let a = int_of(interp, interp.receiver(argc)).ok_or_else(|| VmError::PrimitiveFailed("receiver must be an Integer".into()))?;
+    match num_of(interp, interp.arg(argc, 0)) {
+        Some(b) => Ok((a, b)),
+        None => prim_fail(format!("argument must be a number, not {}", describe(interp, interp.arg(argc, 0)))),
+    }
+}
+
+fn ret_int(interp: &mut Interp, argc: usize, i: BigInt) -> Result<(), VmError> {
+    let v = interp.space.new_bigint(i);
+    interp.prim_return(argc, v)
+}
+
+fn ret_double(interp: &mut Interp, argc: usize, d: f64) -> Result<(), VmError> {
+    let v = interp.space.new_double(d);
+    interp.prim_return(argc, v)
+}
+
+macro_rules! arith {
+    ($name:ident, |$a:ident, $b:ident| $int:expr, |$x:ident, $y:ident| $dbl:expr) => {
+        fn $name(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+            match operands(interp, argc)? {
+                ($a, Num::Int($b)) => ret_int(interp, argc, $int),
+                (a, Num::Dbl($y)) => {
+                    let $x = a.to_f64().unwrap_or(f64::NAN);
+                    ret_double(interp, argc, $dbl)
+                }
+            }
+        }
+    };
+}
+
+arith!(add, |a, b| a + b, |x, y| x + y);
+arith!(sub, |a, b| a - b, |x, y| x - y);
+arith!(mul, |a, b| a * b, |x, y| x * y);
+
+fn div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    match operands(interp, argc)? {
+        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (a, Num::Int(b)) => ret_int(interp, argc, a / b),
+        (a, Num::Dbl(y)) => {
+            let q = a.to_f64().unwrap_or(f64::NAN) / y;
+            match q.is_finite() {
+                true => ret_int(interp, argc, BigInt::from(q.trunc() as i128)),
+                false => prim_fail("division by zero"),
+            }
+        }
+    }
+}
+
+fn double_div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (a, b) = operands(interp, argc)?;
+    ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN) / b.to_f64())
+}
+
+fn modulo(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    match operands(interp, argc)? {
+        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (a, Num::Int(b)) => ret_int(interp, argc, a.mod_floor(&b)),
+        (a, Num::Dbl(y)) => {
+            let x = a.to_f64().unwrap_or(f64::NAN);
+            let r = x - y * (x / y).floor();
+            ret_double(interp, argc, r)
+        }
+    }
+}
+
+fn rem(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    match operands(interp, argc)? {
+        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (a, Num::Int(b)) => ret_int(interp, argc, a % b),
+        (a, Num::Dbl(y)) => ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN) % y),
+    }
+}
+
+fn int_operands(interp: &Interp, argc: usize) -> Result<(BigInt, BigInt), VmError> {
+    match operands(interp, argc)? {
+        (a, Num::Int(b)) => Ok((a, b)),
+        _ => prim_fail("argument must be an Integer"),
+    }
+}
+
+fn bit_and(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (a, b) = int_operands(interp, argc)?;
+    ret_int(interp, argc, a & b)
+}
+
+fn bit_or(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (a, b) = int_operands(interp, argc)?;
+    ret_int(interp, argc, a | b)
+}
+
+fn bit_xor(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (a, b) = int_operands(interp, argc)?;
+    ret_int(interp, argc, a ^ b)
+}
+
+/// Shifts beyond this many bits would need absurd memory.
+const MAX_SHIFT: i64 = 1 << 24;
+
+fn shift_left(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (a, b) = int_operands(interp, argc)?;
+    let n = b.to_i64().unwrap_or(i64::MAX);
+    if n > MAX_SHIFT {
+        return prim_fail("shift amount too large");
+    }
+    let r = if n >= 0 { a << (n as usize) } else { a >> ((-n).min(MAX_SHIFT) as usize) };
+    ret_int(interp, argc, r)
+}
+
+fn shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (a, b) = int_operands(interp, argc)?;
+    let n = b.to_i64().unwrap_or(i64::MAX);
+    if n < -MAX_SHIFT {
+        return prim_fail("shift amount too large");
+    }
+    let r = if n >= 0 { a >> (n.min(MAX_SHIFT) as usize) } else { a << ((-n) as usize) };
+    ret_int(interp, argc, r)
+}
+
+fn logical_shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (a, b) = int_operands(interp, argc)?;
+    let n = b.to_i64().unwrap_or(i64::MAX);
+    if n < 0 {
+        return prim_fail("shift amount must not be negative");
+    }
+    match a.to_i64() {
+        Some(x) => {
+            let r = if n >= 64 { 0 } else { (x as u64) >> n };
+            ret_int(interp, argc, BigInt::from(r))
+        }
+        None => ret_int(interp, argc, a >> (n.min(MAX_SHIFT) as usize)),
+    }
+}
+
+fn sqrt(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = int_of(interp, interp.receiver(argc)).unwrap_or_default();
+    if a.is_negative() {
+        return ret_double(interp, argc, f64::NAN);
+    }
+    let r = a.sqrt();
+    if &r * &r == a {
+        ret_int(interp, argc, r)
+    } else {
+        ret_double(interp, argc, a.to_f64().unwrap_or(f64::INFINITY).sqrt())
+    }
+}
+
+fn at_random(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let n = int_of(interp, interp.receiver(argc)).unwrap_or_default();
+    // xorshift64*: deterministic per run, good enough for atRandom.
+    let mut x = interp.random_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    interp.random_state = x;
+    let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 1;
+    if n.is_zero() || n.is_negative() {
+        return ret_int(interp, argc, BigInt::zero());
+    }
+    ret_int(interp, argc, BigInt::from(r) % n)
+}
+
+fn compare(interp: &Interp, argc: usize) -> Result<Option<Ordering>, VmError> {
+    let (a, b) = operands(interp, argc)?;
+    Ok(match b {
+        Num::Int(b) => Some(a.cmp(&b)),
+        Num::Dbl(y) => a.to_f64().unwrap_or(f64::NAN).partial_cmp(&y),
+    })
+}
+
+macro_rules! comparison {
+    ($name:ident, $pat:pat) => {
+        fn $name(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+            let o = compare(interp, argc)?;
+            ret_bool(interp, argc, matches!(o, $pat))
+        }
+    };
+}
+
+comparison!(lt, Some(Ordering::Less));
+comparison!(gt, Some(Ordering::Greater));
+comparison!(le, Some(Ordering::Less | Ordering::Equal));
+comparison!(ge, Some(Ordering::Greater | Ordering::Equal));
+
+fn eq(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if num_of(interp, interp.arg(argc, 0)).is_none() {
+        return ret_bool(interp, argc, false);
+    }
+    let o = compare(interp, argc)?;
+    ret_bool(interp, argc, o == Some(Ordering::Equal))
+}
+
+fn ne(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if num_of(interp, interp.arg(argc, 0)).is_none() {
+        return ret_bool(interp, argc, true);
+    }
+    let o = compare(interp, argc)?;
+    ret_bool(interp, argc, o != Some(Ordering::Equal))
+}
+
+fn max(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let o = compare(interp, argc)?;
+    let v = if o == Some(Ordering::Less) { interp.arg(argc, 0) } else { interp.receiver(argc) };
+    interp.prim_return(argc, v)
+}
+
+fn min(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let o = compare(interp, argc)?;
+    let v = if o == Some(Ordering::Greater) { interp.arg(argc, 0) } else { interp.receiver(argc) };
+    interp.prim_return(argc, v)
+}
+
+fn as_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = int_of(interp, interp.receiver(argc)).unwrap_or_default();
+    ret_string(interp, argc, &a.to_string())
+}
+
+fn print_string_radix(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let radix = small_arg(interp, argc, 0, "radix")?;
+    if !(2..=36).contains(&radix) {
+        return prim_fail("radix must be between 2 and 36");
+    }
+    let a = int_of(interp, interp.receiver(argc)).unwrap_or_default();
+    ret_string(interp, argc, &a.to_str_radix(radix as u32).to_uppercase())
+}
+
+fn as_32_signed(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = int_of(interp, interp.receiver(argc)).unwrap_or_default();
+    let low = low_u64(&a) as u32 as i32;
+    ret_int(interp, argc, BigInt::from(low))
+}
+
+fn as_32_unsigned(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = int_of(interp, interp.receiver(argc)).unwrap_or_default();
+    let low = low_u64(&a) as u32;
+    ret_int(interp, argc, BigInt::from(low))
+}
+
+/// The low 64 bits of a two's-complement integer.
+fn low_u64(a: &BigInt) -> u64 {
+    let m: BigInt = a & BigInt::from(u64::MAX);
+    m.to_u64().unwrap_or(0)
+}
+
+fn as_double(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = int_of(interp, interp.receiver(argc)).unwrap_or_default();
+    ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN))
+}
+
+fn from_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let parsed = interp.space.str_of(interp.arg(argc, 0)).and_then(|s| s.trim().parse::<BigInt>().ok());
+    match parsed {
+        Some(i) => ret_int(interp, argc, i),
+        None => {
+            let nil = interp.nil();
+            interp.prim_return(argc, nil)
+        }
+    }
+}
+
+/// Integer's instance-side primitives.
+pub fn lookup(selector: &str) -> Option<PrimFn> {
+    Some(match selector {
+        "+" => add,
+        "-" => sub,
+        "*" => mul,
+        "/" => div,
+        "//" => double_div,
+        "%" => modulo,
+        "rem:" => rem,
+        "&" | "bitAnd:" => bit_and,
+        "bitOr:" => bit_or,
+        "bitXor:" => bit_xor,
+        "<<" => shift_left,
+        ">>" => shift_right,
+        ">>>" => logical_shift_right,
+        "sqrt" => sqrt,
+        "atRandom" => at_random,
+        "=" => eq,
+        "~=" => ne,
+        "<" => lt,
+        ">" => gt,
+        "<=" => le,
+        ">=" => ge,
+        "max:" => max,
+        "min:" => min,
+        "asString" => as_string,
+        "printString:" => print_string_radix,
+        "as32BitSignedValue" => as_32_signed,
+        "as32BitUnsignedValue" => as_32_unsigned,
+        "asDouble" => as_double,
+        _ => return None,
+    })
+}
+
+/// Integer's class-side primitives.
+pub fn lookup_class_side(selector: &str) -> Option<PrimFn> {
+    match selector {
+        "fromString:" => Some(from_string),
+        _ => None,
+    }
+}

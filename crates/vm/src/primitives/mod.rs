@@ -1,0 +1,80 @@
+//! Primitives, one file per class, bound by (class name, side, selector) when a class file
+//! declares `selector = primitive`.
+
+mod array;
+mod block;
+mod class;
+mod double;
+mod integer;
+mod method;
+mod object;
+mod string;
+mod system;
+
+use crate::error::{prim_fail, VmError};
+use crate::interpreter::{Interp, PrimFn};
+use crate::value::Value;
+
+/// The primitive for `class_name` (`class_side` for `Foo class>>sel`) and `selector`.
+pub fn lookup(class_name: &str, class_side: bool, selector: &str) -> Option<PrimFn> {
+    match (class_name, class_side) {
+        ("Object", false) => object::lookup(selector),
+        ("Class", false) => class::lookup(selector),
+        ("Integer", false) => integer::lookup(selector),
+        ("Integer", true) => integer::lookup_class_side(selector),
+        ("Double", false) => double::lookup(selector),
+        ("Double", true) => double::lookup_class_side(selector),
+        ("String", false) => string::lookup(selector),
+        ("String", true) => string::lookup_class_side(selector),
+        ("Symbol", false) => string::lookup_symbol(selector),
+        ("Array", false) => array::lookup(selector),
+        ("Array", true) => array::lookup_class_side(selector),
+        ("Block" | "Block1" | "Block2" | "Block3" | "Block4", false) => block::lookup(selector),
+        ("Method" | "Primitive", false) => method::lookup(selector),
+        ("System", false) => system::lookup(selector),
+        _ => None,
+    }
+}
+
+/// Installed for `= primitive` methods this VM does not implement: fails when called.
+pub fn missing(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let _ = (interp, argc);
+    prim_fail("this primitive is not implemented by Espell")
+}
+
+/// Reads argument `i` as a SmallInteger or fails with a message naming `what`.
+pub(crate) fn small_arg(interp: &Interp, argc: usize, i: usize, what: &str) -> Result<i64, VmError> {
+    match interp.arg(argc, i).as_small() {
+        Some(n) => Ok(n),
+        None => prim_fail(format!("{what} must be a SmallInteger")),
+    }
+}
+
+/// Answers a Boolean.
+pub(crate) fn ret_bool(interp: &mut Interp, argc: usize, b: bool) -> Result<(), VmError> {
+    let v = interp.space.boolean(b);
+    interp.prim_return(argc, v)
+}
+
+/// Answers a new String.
+pub(crate) fn ret_string(interp: &mut Interp, argc: usize, s: &str) -> Result<(), VmError> {
+    let v = interp.space.new_string(s);
+    interp.prim_return(argc, v)
+}
+
+/// A readable description of any value, for error messages.
+pub(crate) fn describe(interp: &Interp, v: Value) -> String {
+    if let Some(i) = v.as_small() {
+        return i.to_string();
+    }
+    if let Some(s) = interp.space.str_of(v) {
+        return format!("'{s}'");
+    }
+    let class = interp.space.class_of(v);
+    format!("a {}", interp.space.class_name(class))
+}
+
+/// A VM-made description of any value (used when the library cannot print it).
+pub fn describe_value(interp: &Interp, v: Value) -> String {
+    describe(interp, v)
+}

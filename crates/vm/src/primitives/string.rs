@@ -1,0 +1,158 @@
+//! String and Symbol primitives. Strings are immutable; indices are 1-based and count
+//! characters.
+
+use super::{describe, ret_bool, ret_string, small_arg};
+use crate::error::{prim_fail, VmError};
+use crate::interpreter::{Interp, PrimFn};
+use crate::value::Value;
+
+fn text(interp: &Interp, v: Value) -> Result<String, VmError> {
+    match interp.space.str_of(v) {
+        Some(s) => Ok(s.to_string()),
+        None => prim_fail(format!("expected a String or Symbol, got {}", describe(interp, v))),
+    }
+}
+
+/// The content hash used for Strings and Symbols (FNV-1a, as a positive SmallInteger).
+pub fn string_hash(s: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    (h >> 34) as i64
+}
+
+fn concatenate(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let mut a = text(interp, interp.receiver(argc))?;
+    a.push_str(&text(interp, interp.arg(argc, 0))?);
+    ret_string(interp, argc, &a)
+}
+
+fn as_symbol(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = text(interp, interp.receiver(argc))?;
+    let v = interp.space.symbol(&a);
+    interp.prim_return(argc, v)
+}
+
+fn as_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = text(interp, interp.receiver(argc))?;
+    ret_string(interp, argc, &a)
+}
+
+fn hashcode(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = text(interp, interp.receiver(argc))?;
+    interp.prim_return(argc, Value::small(string_hash(&a)))
+}
+
+fn length(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let n = interp.space.str_of(interp.receiver(argc)).map(|s| if s.is_ascii() { s.len() } else { s.chars().count() }).unwrap_or(0);
+    interp.prim_return(argc, Value::small(n as i64))
+}
+
+fn all_chars(interp: &mut Interp, argc: usize, test: fn(char) -> bool) -> Result<(), VmError> {
+    let a = text(interp, interp.receiver(argc))?;
+    ret_bool(interp, argc, !a.is_empty() && a.chars().all(test))
+}
+
+fn is_white_space(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    all_chars(interp, argc, char::is_whitespace)
+}
+
+fn is_letters(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    all_chars(interp, argc, char::is_alphabetic)
+}
+
+fn is_digits(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    all_chars(interp, argc, |c| c.is_ascii_digit())
+}
+
+fn equals(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let a = interp.space.str_of(interp.receiver(argc));
+    let b = interp.space.str_of(interp.arg(argc, 0));
+    let r = matches!((a, b), (Some(x), Some(y)) if x == y);
+    ret_bool(interp, argc, r)
+}
+
+fn substring(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let s = text(interp, interp.receiver(argc))?;
+    let from = small_arg(interp, argc, 0, "start index")?;
+    let to = small_arg(interp, argc, 1, "end index")?;
+    let len = s.chars().count() as i64;
+    if to < from {
+        return ret_string(interp, argc, "");
+    }
+    if from < 1 || to > len {
+        return prim_fail(format!("substring bounds {from} to {to} outside 1 to {len}"));
+    }
+    let sub: String = s.chars().skip(from as usize - 1).take((to - from + 1) as usize).collect();
+    ret_string(interp, argc, &sub)
+}
+
+fn as_uppercase(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let s = text(interp, interp.receiver(argc))?;
+    ret_string(interp, argc, &s.to_uppercase())
+}
+
+fn as_lowercase(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let s = text(interp, interp.receiver(argc))?;
+    ret_string(interp, argc, &s.to_lowercase())
+}
+
+fn index_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let s = text(interp, interp.receiver(argc))?;
+    let sub = text(interp, interp.arg(argc, 0))?;
+    let i = match s.find(&sub) {
+        Some(byte) => s[..byte].chars().count() as i64 + 1,
+        None => 0,
+    };
+    interp.prim_return(argc, Value::small(i))
+}
+
+fn concatenate_all(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let items = match interp.space.array_of(interp.arg(argc, 0)) {
+        Some(items) => items.clone(),
+        None => return prim_fail("concatenateAll: takes an Array of Strings"),
+    };
+    let mut out = String::new();
+    for v in items {
+        out.push_str(&text(interp, v)?);
+    }
+    ret_string(interp, argc, &out)
+}
+
+/// String's instance-side primitives.
+pub fn lookup(selector: &str) -> Option<PrimFn> {
+    Some(match selector {
+        "concatenate:" => concatenate,
+        "asSymbol" => as_symbol,
+        "hashcode" => hashcode,
+        "length" => length,
+        "isWhiteSpace" => is_white_space,
+        "isLetters" => is_letters,
+        "isDigits" => is_digits,
+        "=" => equals,
+        "primSubstringFrom:to:" => substring,
+        "asUppercase" => as_uppercase,
+        "asLowercase" => as_lowercase,
+        "indexOf:" => index_of,
+        "asString" => as_string,
+        _ => return None,
+    })
+}
+
+/// String's class-side primitives.
+pub fn lookup_class_side(selector: &str) -> Option<PrimFn> {
+    match selector {
+        "concatenateAll:" => Some(concatenate_all),
+        _ => None,
+    }
+}
+
+/// Symbol's primitives.
+pub fn lookup_symbol(selector: &str) -> Option<PrimFn> {
+    match selector {
+        "asString" => Some(as_string),
+        _ => lookup(selector),
+    }
+}

@@ -1,0 +1,136 @@
+//! System primitives: globals, loading, output, exit, time and the collector.
+
+use super::ret_bool;
+use crate::error::{prim_fail, VmError};
+use crate::interpreter::{Interp, PrimFn};
+use crate::value::Value;
+use std::io::Write;
+
+fn symbol_arg(interp: &mut Interp, argc: usize, i: usize) -> Result<Value, VmError> {
+    match interp.space.str_of(interp.arg(argc, i)).map(str::to_string) {
+        Some(s) => Ok(interp.space.symbol(&s)),
+        None => prim_fail("expected a Symbol"),
+    }
+}
+
+fn global(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let name = symbol_arg(interp, argc, 0)?;
+    let v = interp.space.global(name).unwrap_or(interp.nil());
+    interp.prim_return(argc, v)
+}
+
+fn global_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let name = symbol_arg(interp, argc, 0)?;
+    let v = interp.arg(argc, 1);
+    interp.space.set_global(name, v);
+    interp.prim_return(argc, v)
+}
+
+fn has_global(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let name = symbol_arg(interp, argc, 0)?;
+    let has = interp.space.global(name).is_some();
+    ret_bool(interp, argc, has)
+}
+
+fn load_file(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let path = interp.space.str_of(interp.arg(argc, 0)).map(str::to_string);
+    let v = match path.and_then(|p| std::fs::read_to_string(p).ok()) {
+        Some(text) => interp.space.new_string(&text),
+        None => interp.nil(),
+    };
+    interp.prim_return(argc, v)
+}
+
+fn load(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let name = symbol_arg(interp, argc, 0)?;
+    let text = interp.space.name_of(name);
+    let v = interp.load_class(&text)?.unwrap_or(interp.nil());
+    interp.prim_return(argc, v)
+}
+
+fn exit(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let code = interp.arg(argc, 0).as_small().unwrap_or(1);
+    let _ = interp.out.flush();
+    Err(VmError::Exit(code as i32))
+}
+
+fn text_of(interp: &Interp, v: Value) -> String {
+    match interp.space.str_of(v) {
+        Some(s) => s.to_string(),
+        None => super::describe(interp, v),
+    }
+}
+
+fn print_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let s = text_of(interp, interp.arg(argc, 0));
+    let _ = interp.out.write_all(s.as_bytes());
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
+}
+
+fn print_newline(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let _ = interp.out.write_all(b"\n");
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
+}
+
+fn error_print(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let s = text_of(interp, interp.arg(argc, 0));
+    let _ = interp.out.flush();
+    let _ = interp.err.write_all(s.as_bytes());
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
+}
+
+fn error_println(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let s = text_of(interp, interp.arg(argc, 0));
+    let _ = interp.out.flush();
+    let _ = writeln!(interp.err, "{s}");
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
+}
+
+fn print_stack_trace(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let trace = interp.backtrace();
+    let _ = interp.out.flush();
+    for line in trace {
+        let _ = writeln!(interp.err, "    {line}");
+    }
+    ret_bool(interp, argc, true)
+}
+
+fn time(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let ms = interp.started.elapsed().as_millis() as i64;
+    interp.prim_return(argc, Value::small(ms))
+}
+
+fn ticks(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let us = interp.started.elapsed().as_micros() as i64 + 1;
+    interp.prim_return(argc, Value::small(us))
+}
+
+fn full_gc(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.collect_garbage();
+    ret_bool(interp, argc, true)
+}
+
+/// System primitives.
+pub fn lookup(selector: &str) -> Option<PrimFn> {
+    Some(match selector {
+        "global:" => global,
+        "global:put:" => global_put,
+        "hasGlobal:" => has_global,
+        "loadFile:" => load_file,
+        "load:" => load,
+        "exit:" => exit,
+        "printString:" => print_string,
+        "printNewline" => print_newline,
+        "errorPrint:" => error_print,
+        "errorPrintln:" => error_println,
+        "printStackTrace" => print_stack_trace,
+        "time" => time,
+        "ticks" => ticks,
+        "fullGC" => full_gc,
+        _ => return None,
+    })
+}
