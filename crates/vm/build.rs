@@ -21,9 +21,14 @@ fn main() {
         }
     }
     entries.sort();
-    let mut out = String::from("/// The embedded core library: (class name, source).\npub static CORE_LIBRARY: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// The embedded core library: (class name, source).\npub static CORE_LIBRARY: &[(&str, &str)] = &[\n",
+    );
     for (name, path) in &entries {
-        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string()));
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     out.push_str("];\n");
     let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets it")).join("core_library.rs");

@@ -47,7 +47,11 @@ impl BenchResult {
         if t.is_empty() {
             return f64::NAN;
         }
-        let m = if t.len() % 2 == 1 { t[t.len() / 2] as f64 } else { (t[t.len() / 2 - 1] + t[t.len() / 2]) as f64 / 2.0 };
+        let m = if t.len() % 2 == 1 {
+            t[t.len() / 2] as f64
+        } else {
+            (t[t.len() / 2 - 1] + t[t.len() / 2]) as f64 / 2.0
+        };
         m / 1000.0
     }
     /// Minimum time in ms.
@@ -72,13 +76,17 @@ pub fn default_bench_dir() -> PathBuf {
 /// Names of the classes in `dir` that subclass `Benchmark` directly, sorted.
 pub fn discover(dir: &Path) -> Vec<String> {
     let mut names = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return names };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return names;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.extension().is_none_or(|x| x != "som") {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&p) else { continue };
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
         if let Ok(def) = parse_class(&text, &p.display().to_string()) {
             if def.superclass == Superclass::Named("Benchmark".into()) {
                 names.push(def.name);
@@ -111,17 +119,34 @@ pub fn run_one(opts: &BenchOptions, name: &str) -> BenchResult {
         .arg(opts.inner.to_string())
         .output();
     match output {
-        Err(e) => BenchResult { name: name.into(), times: vec![], error: Some(format!("cannot start {}: {e}", opts.espell.display())) },
+        Err(e) => BenchResult {
+            name: name.into(),
+            times: vec![],
+            error: Some(format!("cannot start {}: {e}", opts.espell.display())),
+        },
         Ok(out) => {
             let stdout = String::from_utf8_lossy(&out.stdout);
             let times = parse_runtimes(&stdout);
             let error = if !out.status.success() || times.len() != total {
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                Some(format!("exit {:?}: {}", out.status.code(), stderr.lines().chain(stdout.lines()).take(6).collect::<Vec<_>>().join(" | ")))
+                Some(format!(
+                    "exit {:?}: {}",
+                    out.status.code(),
+                    stderr
+                        .lines()
+                        .chain(stdout.lines())
+                        .take(6)
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ))
             } else {
                 None
             };
-            BenchResult { name: name.into(), times: times.into_iter().skip(opts.warmup).collect(), error }
+            BenchResult {
+                name: name.into(),
+                times: times.into_iter().skip(opts.warmup).collect(),
+                error,
+            }
         }
     }
 }
@@ -132,14 +157,29 @@ pub fn format_table(results: &[BenchResult], format: &str) -> String {
     if format == "csv" {
         s.push_str("benchmark,median_ms,min_ms,max_ms,iterations,error\n");
         for r in results {
-            s.push_str(&format!("{},{:.3},{:.3},{:.3},{},{}\n", r.name, r.median_ms(), r.min_ms(), r.max_ms(), r.times.len(), r.error.clone().unwrap_or_default().replace(',', ";")));
+            s.push_str(&format!(
+                "{},{:.3},{:.3},{:.3},{},{}\n",
+                r.name,
+                r.median_ms(),
+                r.min_ms(),
+                r.max_ms(),
+                r.times.len(),
+                r.error.clone().unwrap_or_default().replace(',', ";")
+            ));
         }
     } else {
         s.push_str("| benchmark | median ms | min ms | max ms | iterations |\n|---|---:|---:|---:|---:|\n");
         for r in results {
             match &r.error {
                 Some(e) => s.push_str(&format!("| {} | FAILED: {} | | | |\n", r.name, e)),
-                None => s.push_str(&format!("| {} | {:.1} | {:.1} | {:.1} | {} |\n", r.name, r.median_ms(), r.min_ms(), r.max_ms(), r.times.len())),
+                None => s.push_str(&format!(
+                    "| {} | {:.1} | {:.1} | {:.1} | {} |\n",
+                    r.name,
+                    r.median_ms(),
+                    r.min_ms(),
+                    r.max_ms(),
+                    r.times.len()
+                )),
             }
         }
     }

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "espell", version, about = "Espell: a Smalltalk (SOM dialect) VM built for dynamic core-library updates")]
+#[command(
+    name = "espell",
+    version,
+    about = "Espell: a Smalltalk (SOM dialect) VM built for dynamic core-library updates"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,7 +84,12 @@ fn main() -> ExitCode {
     let args = std::env::args_os().map(|a| if a == "-cp" { "--classpath".into() } else { a });
     let cli = Cli::parse_from(args);
     match cli.command {
-        Command::Run { cp, core, program, args } => run(cp, core, &program, &args),
+        Command::Run {
+            cp,
+            core,
+            program,
+            args,
+        } => run(cp, core, &program, &args),
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
             let mut interp = match setup::interpreter(cp, None) {
@@ -110,11 +119,26 @@ fn main() -> ExitCode {
             }
         }
         Command::Test { filter, dir } => test(filter, dir),
-        Command::Bench { names, iterations, warmup, inner, format, dir } => {
+        Command::Bench {
+            names,
+            iterations,
+            warmup,
+            inner,
+            format,
+            dir,
+        } => {
             let dir = dir.unwrap_or_else(bench::default_bench_dir);
             let names = if names.is_empty() { bench::discover(&dir) } else { names };
             let espell = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("espell"));
-            let opts = bench::BenchOptions { dir, names: names.clone(), iterations: iterations.max(1), warmup, inner: inner.max(1), format: format.clone(), espell };
+            let opts = bench::BenchOptions {
+                dir,
+                names: names.clone(),
+                iterations: iterations.max(1),
+                warmup,
+                inner: inner.max(1),
+                format: format.clone(),
+                espell,
+            };
             let mut results = Vec::new();
             for n in &names {
                 eprintln!("running {n} ...");
@@ -171,7 +195,10 @@ fn test(filter: Option<String>, dir: Option<PathBuf>) -> ExitCode {
     };
     let class_path = testrunner::class_path_for(&dir);
     let (mut passed, mut failed) = (0, 0);
-    for t in tests.iter().filter(|t| filter.as_ref().is_none_or(|f| t.name().contains(f.as_str()))) {
+    for t in tests
+        .iter()
+        .filter(|t| filter.as_ref().is_none_or(|f| t.name().contains(f.as_str())))
+    {
         match testrunner::run_test(&class_path, t) {
             testrunner::Outcome::Pass => {
                 passed += 1;

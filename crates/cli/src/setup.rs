@@ -13,9 +13,15 @@ pub fn split_class_path(cp: &str) -> Vec<PathBuf> {
 pub fn resolve_program(target: &str, class_path: &mut Vec<PathBuf>) -> String {
     let path = Path::new(target);
     if target.ends_with(".som") || target.contains('/') {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         class_path.insert(0, dir.to_path_buf());
-        return path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        return path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
     }
     target.to_string()
 }

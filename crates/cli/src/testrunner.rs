@@ -62,7 +62,10 @@ pub fn discover(dir: &Path) -> Result<Vec<SmalltalkTest>, String> {
         let Ok(entries) = std::fs::read_dir(&d) else { continue };
         for e in entries.flatten() {
             let p = e.path();
-            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("Test.som")) {
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("Test.som"))
+            {
                 files.push(p);
             }
         }
@@ -74,7 +77,10 @@ pub fn discover(dir: &Path) -> Result<Vec<SmalltalkTest>, String> {
         let def = parse_class(&text, &f.display().to_string()).map_err(|d| d.to_string())?;
         for m in &def.instance_methods {
             if m.selector.starts_with("test") && m.params.is_empty() && matches!(m.body, MethodBody::Code(_)) {
-                tests.push(SmalltalkTest { class: def.name.clone(), selector: m.selector.clone() });
+                tests.push(SmalltalkTest {
+                    class: def.name.clone(),
+                    selector: m.selector.clone(),
+                });
             }
         }
     }
@@ -95,11 +101,18 @@ pub fn run_test(class_path: &[PathBuf], test: &SmalltalkTest) -> Outcome {
         Ok(v) => match interp.space.str_of(v) {
             Some("") => Outcome::Pass,
             Some(failures) => Outcome::Fail(failures.to_string()),
-            None => Outcome::Fail(format!("TestCase class>>run: answered {} instead of a String", interp.print_string(v))),
+            None => Outcome::Fail(format!(
+                "TestCase class>>run: answered {} instead of a String",
+                interp.print_string(v)
+            )),
         },
         Err(e) => {
             let printed = out.text();
-            let printed = if printed.trim().is_empty() { String::new() } else { format!("\noutput:\n{printed}") };
+            let printed = if printed.trim().is_empty() {
+                String::new()
+            } else {
+                format!("\noutput:\n{printed}")
+            };
             Outcome::Fail(format!("{e}{printed}"))
         }
     }

@@ -23,13 +23,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// Builds a diagnostic for byte `offset` of `source` (clamped to the text and to a
     /// character boundary).
-    pub fn new(
-        source: &str,
-        file: &str,
-        offset: usize,
-        message: impl Into<String>,
-        incomplete: bool,
-    ) -> Diagnostic {
+    pub fn new(source: &str, file: &str, offset: usize, message: impl Into<String>, incomplete: bool) -> Diagnostic {
         let offset = floor_char_boundary(source, offset);
         let (line, column) = line_col(source, offset);
         Diagnostic {
@@ -81,9 +75,7 @@ pub fn line_col(source: &str, offset: usize) -> (u32, u32) {
 /// The text of the line containing byte `offset`, without `\n` or `\r\n`.
 fn line_text(source: &str, offset: usize) -> &str {
     let start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = source[offset..]
-        .find('\n')
-        .map_or(source.len(), |i| offset + i);
+    let end = source[offset..].find('\n').map_or(source.len(), |i| offset + i);
     source[start..end].trim_end_matches('\r')
 }
 

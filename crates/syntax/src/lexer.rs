@@ -76,19 +76,7 @@ pub(crate) struct Lexer<'a> {
 pub(crate) fn is_operator_char(b: u8) -> bool {
     matches!(
         b,
-        b'~' | b'&'
-            | b'|'
-            | b'*'
-            | b'/'
-            | b'\\'
-            | b'+'
-            | b'='
-            | b'>'
-            | b'<'
-            | b','
-            | b'@'
-            | b'%'
-            | b'-'
+        b'~' | b'&' | b'|' | b'*' | b'/' | b'\\' | b'+' | b'=' | b'>' | b'<' | b',' | b'@' | b'%' | b'-'
     )
 }
 
@@ -101,9 +89,10 @@ fn is_ident_char(b: u8) -> bool {
 }
 
 impl<'a> Lexer<'a> {
-    /// A lexer at the start of `src`.
+    /// A lexer at the start of `src` (after a byte-order mark, if any).
     pub fn new(src: &'a str) -> Lexer<'a> {
-        Lexer { src, pos: 0 }
+        let pos = if src.starts_with('\u{FEFF}') { 3 } else { 0 };
+        Lexer { src, pos }
     }
 
     /// Moves the cursor to byte `pos` (must be a character boundary).
@@ -138,8 +127,7 @@ impl<'a> Lexer<'a> {
                 Some(i) => self.pos = start + 1 + i + 1,
                 None => {
                     return Err(self.error(
-                        "unterminated comment: expected a closing '\"', found end of file"
-                            .to_string(),
+                        "unterminated comment: expected a closing '\"', found end of file".to_string(),
                         start,
                         true,
                     ))
@@ -515,6 +503,11 @@ mod tests {
             ]
         );
         assert_eq!(lex("#( )")[0].0, HashParen);
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        assert_eq!(lex("\u{FEFF}x"), vec![(Ident, "x")]);
     }
 
     #[test]

@@ -157,9 +157,7 @@ impl<'a> Parser<'a> {
             (Vec::new(), Vec::new())
         };
         if self.tok.kind != TokenKind::RParen {
-            return Err(self.expected_with(|| {
-                format!("')' to close the class body opened at {}", self.pos(open))
-            }));
+            return Err(self.expected_with(|| format!("')' to close the class body opened at {}", self.pos(open))));
         }
         self.advance()?;
         if self.tok.kind != TokenKind::Eof {
@@ -219,9 +217,7 @@ impl<'a> Parser<'a> {
         let mut methods = Vec::new();
         loop {
             match self.tok.kind {
-                TokenKind::Ident | TokenKind::Keyword | TokenKind::Binary => {
-                    methods.push(self.method_def()?)
-                }
+                TokenKind::Ident | TokenKind::Keyword | TokenKind::Binary => methods.push(self.method_def()?),
                 TokenKind::RParen | TokenKind::Separator => return Ok(methods),
                 _ => {
                     return Err(self.expected_with(|| {
@@ -289,9 +285,9 @@ impl<'a> Parser<'a> {
             return Ok(MethodBody::Primitive);
         }
         if self.tok.kind != TokenKind::LParen {
-            return Err(self.expected_with(|| {
-                format!("'(' or 'primitive' after '=' in the definition of '{selector}'")
-            }));
+            return Err(
+                self.expected_with(|| format!("'(' or 'primitive' after '=' in the definition of '{selector}'"))
+            );
         }
         let closer = Closer {
             kind: CloserKind::MethodBody,
@@ -349,12 +345,9 @@ impl<'a> Parser<'a> {
             names.push(self.name(|| format!("a {what} name"))?);
         }
         if !self.at_bar() {
-            return Err(self.expected_with(|| {
-                format!(
-                    "a {what} name or '|' to close the list opened at {}",
-                    self.pos(open)
-                )
-            }));
+            return Err(
+                self.expected_with(|| format!("a {what} name or '|' to close the list opened at {}", self.pos(open)))
+            );
         }
         self.split_bar()?;
         Ok(names)
@@ -382,18 +375,13 @@ impl<'a> Parser<'a> {
                 }
                 if self.tok.kind != end {
                     return Err(self.expected_with(|| {
-                        format!(
-                            "{} (nothing may follow a return statement)",
-                            self.closer_text(closer)
-                        )
+                        format!("{} (nothing may follow a return statement)", self.closer_text(closer))
                     }));
                 }
                 break;
             }
             if !self.can_start_expression() {
-                return Err(
-                    self.expected_with(|| format!("a statement or {}", self.closer_text(closer)))
-                );
+                return Err(self.expected_with(|| format!("a statement or {}", self.closer_text(closer))));
             }
             let value = self.expression("a statement")?;
             height = height.max(value.height);
@@ -501,9 +489,7 @@ impl<'a> Parser<'a> {
     #[cold]
     #[inline(never)]
     fn error_at(&self, offset: usize, message: String, incomplete: bool) -> Box<Diagnostic> {
-        Box::new(Diagnostic::new(
-            self.src, self.file, offset, message, incomplete,
-        ))
+        Box::new(Diagnostic::new(self.src, self.file, offset, message, incomplete))
     }
 
     #[cold]
@@ -522,9 +508,8 @@ impl<'a> Parser<'a> {
     #[cold]
     #[inline(never)]
     fn too_deep(&self, open: usize) -> Box<Diagnostic> {
-        let message = format!(
-            "nesting too deep: more than {MAX_NESTING} nested parentheses, blocks or literal arrays"
-        );
+        let message =
+            format!("nesting too deep: parentheses, blocks and literal arrays may nest at most {MAX_NESTING} levels");
         self.error_at(open, message, false)
     }
 

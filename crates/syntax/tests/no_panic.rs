@@ -134,10 +134,7 @@ const INTERESTING: &[char] = &[
 ];
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn random_char(rng: &mut fastrand::Rng) -> char {
@@ -196,9 +193,7 @@ fn token_soup(rng: &mut fastrand::Rng) -> String {
 
 /// Very deep or very long inputs, built from a random opener.
 fn deep(rng: &mut fastrand::Rng) -> String {
-    let unit = [
-        "(", "[", "#(", "[:a | ", "x foo: ", "a := ", "x + ", "(x y) ",
-    ][rng.usize(..8)];
+    let unit = ["(", "[", "#(", "[:a | ", "x foo: ", "a := ", "x + ", "(x y) "][rng.usize(..8)];
     let n = rng.usize(1..3000);
     let mut s = unit.repeat(n);
     if rng.bool() {
@@ -215,10 +210,7 @@ fn check_diagnostic(src: &str, d: &Diagnostic) {
         .nth(d.line as usize - 1)
         .unwrap_or_else(|| panic!("line {} out of range in {src:?}", d.line));
     assert_eq!(line.trim_end_matches('\r'), d.line_text, "{d:?}");
-    assert!(
-        d.column as usize <= d.line_text.chars().count() + 1,
-        "{d:?}"
-    );
+    assert!(d.column as usize <= d.line_text.chars().count() + 1, "{d:?}");
     assert!(!d.message.is_empty());
     let shown = d.to_string();
     assert!(shown.contains("error:"));

@@ -35,11 +35,43 @@ const SYSTEM_CLASSES: &[(&str, InstanceKind, Option<Special>)] = &[
 const PLACEHOLDER: Value = Value::small_const(0);
 
 impl Interp {
+    /// Recomputes every class's layout, supers first, and refits class objects: system
+    /// classes were loaded before `Class` declared its fields, so their metaclass layouts
+    /// are stale after the bootstrap.
+    fn relayout_all_classes(&mut self) {
+        let nil = self.nil();
+        let count = self.space.heap.table_len();
+        let mut classes: Vec<(usize, Value)> = Vec::new();
+        for i in 0..count as u32 {
+            let v = Value::object(i);
+            if self.space.heap.is_live(v) && self.space.is_class(v) {
+                let mut depth = 0;
+                let mut c = self.space.class_info(v).superclass;
+                while c != nil && self.space.is_class(c) && depth < 10_000 {
+                    depth += 1;
+                    c = self.space.class_info(c).superclass;
+                }
+                classes.push((depth, v));
+            }
+        }
+        classes.sort();
+        for &(_, c) in &classes {
+            self.space.relayout(c);
+        }
+        for &(_, c) in &classes {
+            self.space.fit_class_object(c);
+        }
+    }
+
     /// A fully bootstrapped interpreter: core classes loaded from `loader`'s path.
     pub fn new(loader: Loader) -> Result<Interp, VmError> {
         let mut space = Space::new();
         // nil exists before its class; its class is patched below.
-        let nil = space.heap.alloc(Object { class: PLACEHOLDER, fields: Box::new([]), body: Body::Plain });
+        let nil = space.heap.alloc(Object {
+            class: PLACEHOLDER,
+            fields: Box::new([]),
+            body: Body::Plain,
+        });
         space.specials[Special::Nil as usize] = nil;
         let mut classes = Vec::new();
         for &(name, kind, special) in SYSTEM_CLASSES {
@@ -112,9 +144,14 @@ impl Interp {
             match interp.load_class(name)? {
                 Some(_) => {}
                 None if *name == "Block4" => {}
-                None => return Err(VmError::Load(format!("the core library has no class {name} (looked for {name}.som)"))),
+                None => {
+                    return Err(VmError::Load(format!(
+                        "the core library has no class {name} (looked for {name}.som)"
+                    )))
+                }
             }
         }
+        interp.relayout_all_classes();
         Ok(interp)
     }
 }

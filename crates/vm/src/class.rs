@@ -83,8 +83,65 @@ impl Space {
         };
         if self.is_class(meta) {
             self.class_info_mut(meta).superclass = meta_super;
+            self.sync_reflection(meta);
         }
+        self.sync_reflection(class);
         self.bump_epoch();
+    }
+
+    /// Recomputes `instance_fields` of `class` from its superclass and its own fields.
+    pub fn relayout(&mut self, class: Value) {
+        let nil = self.nil();
+        let superclass = self.class_info(class).superclass;
+        let mut fields = if superclass != nil && self.is_class(superclass) {
+            self.class_info(superclass).instance_fields.clone()
+        } else {
+            Vec::new()
+        };
+        fields.extend(self.class_info(class).own_fields.iter().copied());
+        self.class_info_mut(class).instance_fields = fields;
+    }
+
+    /// Gives a class or metaclass object as many fields as its class's layout says (new
+    /// fields nil) and refreshes the reflective fields.
+    pub fn fit_class_object(&mut self, class: Value) {
+        let n = self.class_info(self.class_of(class)).instance_fields.len();
+        let nil = self.nil();
+        let obj = self.heap.get_mut(class);
+        if obj.fields.len() != n {
+            let mut values = obj.fields.to_vec();
+            values.resize(n, nil);
+            obj.fields = values.into_boxed_slice();
+        }
+        self.sync_reflection(class);
+    }
+
+    /// Mirrors the VM's view of `class` into the fields a library's `Class` may declare
+    /// (SOM's declares `superClass name instanceFields instanceInvokables` and reads them).
+    pub fn sync_reflection(&mut self, class: Value) {
+        let meta = self.class_of(class);
+        if !self.is_class(meta) {
+            return;
+        }
+        let layout = self.class_info(meta).instance_fields.clone();
+        for (i, f) in layout.iter().enumerate() {
+            let value = match self.str_of(*f) {
+                Some("superClass" | "superclass") => self.class_info(class).superclass,
+                Some("name") => self.class_info(class).name,
+                Some("instanceFields") => {
+                    let items = self.class_info(class).instance_fields.clone();
+                    self.new_array(items)
+                }
+                Some("instanceInvokables") => {
+                    let items = self.class_info(class).methods.clone();
+                    self.new_array(items)
+                }
+                _ => continue,
+            };
+            if let Some(slot) = self.heap.get_mut(class).fields.get_mut(i) {
+                *slot = value;
+            }
+        }
     }
 
     /// Looks `selector` up in `class` and its superclasses.
@@ -118,6 +175,7 @@ impl Space {
                 info.methods.push(method);
             }
         }
+        self.sync_reflection(class);
         self.bump_epoch();
     }
 
@@ -131,6 +189,7 @@ impl Space {
                 *v -= 1;
             }
         }
+        self.sync_reflection(class);
         self.bump_epoch();
         Some(removed)
     }
@@ -155,6 +214,7 @@ fn empty_info(name: Value, nil: Value, kind: InstanceKind, is_meta: bool) -> Cla
         name,
         superclass: nil,
         instance_fields: Vec::new(),
+        own_fields: Vec::new(),
         methods: Vec::new(),
         method_index: WordMap::default(),
         kind,

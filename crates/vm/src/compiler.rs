@@ -252,7 +252,6 @@ struct Var {
     name: String,
     func: usize, // depth in the function stack
     loc: Loc,
-    is_arg: bool,
 }
 
 struct Func {
@@ -370,7 +369,6 @@ impl<'a, 'b> Gen<'a, 'b> {
             name: name.to_string(),
             func: depth,
             loc,
-            is_arg,
         });
         Ok(self.vars.len() - 1)
     }
@@ -566,16 +564,22 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn store(&mut self, name: &str, span: Span, pop: bool) -> CResult<()> {
         self.set_line(span);
         if let Some(var) = self.lookup(name) {
-            if var.is_arg {
-                return Err(self.error(span, format!("cannot assign to argument '{name}'")));
-            }
+            // SOM allows assigning to arguments; they are ordinary slots.
             let (loc, func) = (var.loc, var.func);
-            let hops = if func == self.funcs.len() - 1 { 0 } else { self.hops(func) };
+            let hops = if func == self.funcs.len() - 1 {
+                0
+            } else {
+                self.hops(func)
+            };
             self.store_loc(loc, hops, pop);
             return Ok(());
         }
         if let Some(i) = self.input.fields.iter().rposition(|f| f == name) {
-            self.emit(if pop { Op::PopField(i as u16) } else { Op::StoreField(i as u16) });
+            self.emit(if pop {
+                Op::PopField(i as u16)
+            } else {
+                Op::StoreField(i as u16)
+            });
             return Ok(());
         }
         if matches!(name, "self" | "super" | "nil" | "true" | "false" | "thisContext") {
@@ -601,7 +605,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                     self.emit(Op::PushLocal(s));
                 }
                 Loc::Env(i) => {
-                    let hops = if func == self.funcs.len() - 1 { 0 } else { self.hops(func) };
+                    let hops = if func == self.funcs.len() - 1 {
+                        0
+                    } else {
+                        self.hops(func)
+                    };
                     self.emit(Op::PushEnv(hops, i));
                 }
             }
@@ -799,7 +807,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.emit(Op::PushNil);
             }
             Inline::ToDo | Inline::ToByDo => {
-                let step = if kind == Inline::ToByDo { int_literal(&msg.args[1]).unwrap_or(1) } else { 1 };
+                let step = if kind == Inline::ToByDo {
+                    int_literal(&msg.args[1]).unwrap_or(1)
+                } else {
+                    1
+                };
                 let body = block_of(msg.args.last().expect("block"));
                 // Hidden counter and limit live in fresh stack slots of this frame.
                 let counter = self.hidden_slot(span)?;
@@ -844,7 +856,13 @@ impl<'a, 'b> Gen<'a, 'b> {
 }
 
 /// Compiles a method body into `Code`, interning symbols and allocating literals in `space`.
-pub fn compile_code(space: &mut Space, input: &CompileInput, params: &[String], body: &AstBody, span: Span) -> Result<Code, Diagnostic> {
+pub fn compile_code(
+    space: &mut Space,
+    input: &CompileInput,
+    params: &[String],
+    body: &AstBody,
+    span: Span,
+) -> Result<Code, Diagnostic> {
     let mut analysis = Analysis::default();
     analysis.func(params, body);
     analysis.scope.clear();
@@ -869,7 +887,13 @@ pub fn compile_code(space: &mut Space, input: &CompileInput, params: &[String], 
 
 /// Compiles a method definition into a Method object (not installed anywhere).
 /// Primitive methods must be built by the caller with their primitive function.
-pub fn compile_method(space: &mut Space, input: &CompileInput, def: &MethodDef, body: &AstBody, holder: Value) -> Result<Value, Diagnostic> {
+pub fn compile_method(
+    space: &mut Space,
+    input: &CompileInput,
+    def: &MethodDef,
+    body: &AstBody,
+    holder: Value,
+) -> Result<Value, Diagnostic> {
     let code = compile_code(space, input, &def.params, body, def.span)?;
     let selector = space.symbol(&def.selector);
     let start = def.span.start as usize;

@@ -88,6 +88,16 @@ impl Heap {
         self.objects.len() - self.free_count
     }
 
+    /// Size of the object table (live and free slots).
+    pub fn table_len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// True if `v` refers to a live (not freed) object.
+    pub fn is_live(&self, v: Value) -> bool {
+        !v.is_small() && v.index() < self.objects.len() && !matches!(self.objects[v.index()].body, Body::Free(_))
+    }
+
     /// Swaps the identities of two objects: every reference to one now denotes the other.
     pub fn swap_identity(&mut self, a: Value, b: Value) {
         self.objects.swap(a.index(), b.index());

@@ -8,7 +8,7 @@
 use crate::bytecode::{Code, InlineCache, Method, Op};
 use crate::error::VmError;
 use crate::loader::Loader;
-use crate::object::{Body, BlockClosure, HomeRef};
+use crate::object::{BlockClosure, Body, HomeRef};
 use crate::space::{Space, Special};
 use crate::value::Value;
 use std::cell::Cell;
@@ -163,20 +163,39 @@ impl Interp {
 
     fn finish_error(&mut self, e: VmError) -> VmError {
         match e {
-            VmError::PrimitiveFailed(m) => VmError::Uncaught { message: m, backtrace: Vec::new() },
+            VmError::PrimitiveFailed(m) => VmError::Uncaught {
+                message: m,
+                backtrace: Vec::new(),
+            },
             other => other,
         }
     }
 
-    /// The Smalltalk backtrace of the current process, innermost first.
+    /// The Smalltalk backtrace of the current process, innermost first. Very deep stacks
+    /// are abbreviated in the middle.
     pub fn backtrace(&self) -> Vec<String> {
+        const HEAD: usize = 30;
+        const TAIL: usize = 10;
+        let n = self.frames.len();
         let mut lines = Vec::new();
-        for f in self.frames.iter().rev() {
-            let Some(m) = self.space.method_of(f.method) else { continue };
+        for (i, f) in self.frames.iter().rev().enumerate() {
+            if n > HEAD + TAIL && i >= HEAD && i < n - TAIL {
+                if i == HEAD {
+                    lines.push(format!("... {} more activations ...", n - HEAD - TAIL));
+                }
+                continue;
+            }
+            let Some(m) = self.space.method_of(f.method) else {
+                continue;
+            };
             let holder = self.space.class_name(m.holder.get());
             let sel = self.space.name_of(m.selector);
             let code = unsafe { &*f.code };
-            let line = code.lines.get((f.pc as usize).saturating_sub(1)).copied().unwrap_or(m.first_line);
+            let line = code
+                .lines
+                .get((f.pc as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or(m.first_line);
             let block = if f.closure != self.space.nil() { "[] in " } else { "" };
             lines.push(format!("{block}{holder}>>#{sel} ({}:{line})", m.file));
         }
@@ -185,7 +204,10 @@ impl Interp {
 
     /// An uncaught error with the current backtrace.
     pub fn error(&self, message: impl Into<String>) -> VmError {
-        VmError::Uncaught { message: message.into(), backtrace: self.backtrace() }
+        VmError::Uncaught {
+            message: message.into(),
+            backtrace: self.backtrace(),
+        }
     }
 
     // -----------------------------------------------------------------------------------
@@ -193,7 +215,13 @@ impl Interp {
 
     /// Sends `selector` to the receiver `argc` below the top: runs a primitive or pushes a
     /// frame. `lookup_from` overrides the receiver's class (super sends).
-    pub fn send(&mut self, selector: Value, argc: usize, cache: Option<&Cell<InlineCache>>, lookup_from: Option<Value>) -> Result<(), VmError> {
+    pub fn send(
+        &mut self,
+        selector: Value,
+        argc: usize,
+        cache: Option<&Cell<InlineCache>>,
+        lookup_from: Option<Value>,
+    ) -> Result<(), VmError> {
         let rcv = self.receiver(argc);
         let class = match lookup_from {
             Some(c) => c,
@@ -208,9 +236,18 @@ impl Interp {
         }
         match self.space.lookup(class, selector) {
             Some(mv) => {
-                let m = self.space.method_of(mv).expect("method dictionaries hold methods").clone();
+                let m = self
+                    .space
+                    .method_of(mv)
+                    .expect("method dictionaries hold methods")
+                    .clone();
                 if let Some(cache) = cache {
-                    cache.set(InlineCache { class, epoch: self.space.epoch, method: Rc::as_ptr(&m), method_value: mv });
+                    cache.set(InlineCache {
+                        class,
+                        epoch: self.space.epoch,
+                        method: Rc::as_ptr(&m),
+                        method_value: mv,
+                    });
                 }
                 self.invoke(&m, mv, argc)
             }
@@ -225,16 +262,29 @@ impl Interp {
             return p(self, argc);
         }
         if m.code.num_args as usize != argc {
-            return Err(self.error(format!("wrong number of arguments for #{}", self.space.name_of(m.selector))));
+            return Err(self.error(format!(
+                "wrong number of arguments for #{}",
+                self.space.name_of(m.selector)
+            )));
         }
         let nil = self.nil();
         self.activate(Rc::as_ptr(&m.code), mv, nil, argc, None)
     }
 
     /// Pushes a frame for `code` whose receiver and arguments are on the stack.
-    pub fn activate(&mut self, code: *const Code, method: Value, closure: Value, argc: usize, outer: Option<(Value, HomeRef)>) -> Result<(), VmError> {
+    pub fn activate(
+        &mut self,
+        code: *const Code,
+        method: Value,
+        closure: Value,
+        argc: usize,
+        outer: Option<(Value, HomeRef)>,
+    ) -> Result<(), VmError> {
         if self.frames.len() >= self.max_depth {
-            return Err(self.error(format!("Stack overflow: more than {} nested activations", self.max_depth)));
+            return Err(self.error(format!(
+                "Stack overflow: more than {} nested activations",
+                self.max_depth
+            )));
         }
         let c = unsafe { &*code };
         let bp = self.stack.len() - 1 - argc;
@@ -246,7 +296,14 @@ impl Interp {
         self.next_serial += 1;
         let (outer_env, home) = match outer {
             Some(o) => o,
-            None => (nil, HomeRef { process: 0, depth: self.frames.len() as u32, serial }),
+            None => (
+                nil,
+                HomeRef {
+                    process: 0,
+                    depth: self.frames.len() as u32,
+                    serial,
+                },
+            ),
         };
         let env = if c.env_size > 0 {
             let mut slots = vec![nil; c.env_size as usize];
@@ -259,7 +316,16 @@ impl Interp {
         } else {
             outer_env
         };
-        self.frames.push(Frame { code, method, closure, pc: 0, bp: bp as u32, env, serial, home });
+        self.frames.push(Frame {
+            code,
+            method,
+            closure,
+            pc: 0,
+            bp: bp as u32,
+            env,
+            serial,
+            home,
+        });
         Ok(())
     }
 
@@ -271,7 +337,10 @@ impl Interp {
         };
         let c = unsafe { &*code };
         if c.num_args as usize != argc {
-            return Err(self.error(format!("wrong number of arguments for block: expected {}, got {argc}", c.num_args)));
+            return Err(self.error(format!(
+                "wrong number of arguments for block: expected {}, got {argc}",
+                c.num_args
+            )));
         }
         let bp = self.stack.len() - 1 - argc;
         self.stack[bp] = receiver;
@@ -310,7 +379,13 @@ impl Interp {
             3 => self.space.special(Special::Block4Class),
             _ => self.space.special(Special::BlockClass),
         };
-        let closure = BlockClosure { code: code.clone(), method: frame.method, receiver, outer_env: frame.env, home: frame.home };
+        let closure = BlockClosure {
+            code: code.clone(),
+            method: frame.method,
+            receiver,
+            outer_env: frame.env,
+            home: frame.home,
+        };
         self.space.new_with_body(class, Body::Block(Box::new(closure)))
     }
 
@@ -501,18 +576,27 @@ impl Interp {
                 }
                 Op::PushField(i) => {
                     let r = self.stack[bp];
-                    let v = self.space.heap.get(r).fields[i as usize];
-                    self.stack.push(v);
+                    match self.field_slot(r, i) {
+                        Some(slot) => {
+                            let v = *slot;
+                            self.stack.push(v);
+                        }
+                        None => {
+                            save!();
+                            return Err(self.field_error(r, i));
+                        }
+                    }
                 }
-                Op::StoreField(i) => {
-                    let v = top!();
+                Op::StoreField(i) | Op::PopField(i) => {
+                    let v = if matches!(op, Op::PopField(_)) { pop!() } else { top!() };
                     let r = self.stack[bp];
-                    self.space.heap.get_mut(r).fields[i as usize] = v;
-                }
-                Op::PopField(i) => {
-                    let v = pop!();
-                    let r = self.stack[bp];
-                    self.space.heap.get_mut(r).fields[i as usize] = v;
+                    match self.field_slot(r, i) {
+                        Some(slot) => *slot = v,
+                        None => {
+                            save!();
+                            return Err(self.field_error(r, i));
+                        }
+                    }
                 }
                 Op::PushEnv(hops, i) => {
                     let env = self.env_at(hops);
@@ -552,31 +636,59 @@ impl Interp {
                 }
                 Op::Send { sel, argc, cache } => {
                     safepoint!();
-                    call!(self.send(c.literals[sel as usize], argc as usize, Some(&c.caches[cache as usize]), None));
+                    call!(self.send(
+                        c.literals[sel as usize],
+                        argc as usize,
+                        Some(&c.caches[cache as usize]),
+                        None
+                    ));
                 }
                 Op::SuperSend { sel, argc, cache } => {
                     safepoint!();
-                    let holder = self.space.method_of(self.frames.last().expect("frame").method).map(|m| m.holder.get());
+                    let holder = self
+                        .space
+                        .method_of(self.frames.last().expect("frame").method)
+                        .map(|m| m.holder.get());
                     let nil = self.nil();
-                    let start = holder.filter(|&h| self.space.is_class(h)).map(|h| self.space.class_info(h).superclass).unwrap_or(nil);
-                    call!(self.send(c.literals[sel as usize], argc as usize, Some(&c.caches[cache as usize]), Some(start)));
+                    let start = holder
+                        .filter(|&h| self.space.is_class(h))
+                        .map(|h| self.space.class_info(h).superclass)
+                        .unwrap_or(nil);
+                    call!(self.send(
+                        c.literals[sel as usize],
+                        argc as usize,
+                        Some(&c.caches[cache as usize]),
+                        Some(start)
+                    ));
                 }
-                Op::Add(k) => int_binop!(0, k, |a, b| self.space.new_int(a + b), |x, y| self.space.new_double(x + y)),
-                Op::Sub(k) => int_binop!(1, k, |a, b| self.space.new_int(a - b), |x, y| self.space.new_double(x - y)),
+                Op::Add(k) => int_binop!(0, k, |a, b| self.space.new_int(a + b), |x, y| self
+                    .space
+                    .new_double(x + y)),
+                Op::Sub(k) => int_binop!(1, k, |a, b| self.space.new_int(a - b), |x, y| self
+                    .space
+                    .new_double(x - y)),
                 Op::Mul(k) => int_binop!(
                     2,
                     k,
                     |a, b| match a.checked_mul(b) {
                         Some(p) => self.space.new_int(p),
-                        None => self.space.new_bigint(num_bigint::BigInt::from(a) * num_bigint::BigInt::from(b)),
+                        None => self
+                            .space
+                            .new_bigint(num_bigint::BigInt::from(a) * num_bigint::BigInt::from(b)),
                     },
                     |x, y| self.space.new_double(x * y)
                 ),
                 Op::Lt(k) => int_binop!(3, k, |a, b| self.space.boolean(a < b), |x, y| self.space.boolean(x < y)),
                 Op::Gt(k) => int_binop!(4, k, |a, b| self.space.boolean(a > b), |x, y| self.space.boolean(x > y)),
-                Op::Le(k) => int_binop!(5, k, |a, b| self.space.boolean(a <= b), |x, y| self.space.boolean(x <= y)),
-                Op::Ge(k) => int_binop!(6, k, |a, b| self.space.boolean(a >= b), |x, y| self.space.boolean(x >= y)),
-                Op::Eq(k) => int_binop!(7, k, |a, b| self.space.boolean(a == b), |x, y| self.space.boolean(x == y)),
+                Op::Le(k) => int_binop!(5, k, |a, b| self.space.boolean(a <= b), |x, y| self
+                    .space
+                    .boolean(x <= y)),
+                Op::Ge(k) => int_binop!(6, k, |a, b| self.space.boolean(a >= b), |x, y| self
+                    .space
+                    .boolean(x >= y)),
+                Op::Eq(k) => int_binop!(7, k, |a, b| self.space.boolean(a == b), |x, y| self
+                    .space
+                    .boolean(x == y)),
                 Op::Jump(t) => pc = t as usize,
                 Op::JumpBack(t) => {
                     pc = t as usize;
@@ -633,6 +745,31 @@ impl Interp {
             VmError::PrimitiveFailed(m) => self.error(m),
             other => other,
         }
+    }
+
+    /// Field `i` of `r`, if `r` is an object that has it (reshaped classes and objects whose
+    /// class was changed by reflection may not).
+    #[inline(always)]
+    fn field_slot(&mut self, r: Value, i: u16) -> Option<&mut Value> {
+        if r.is_small() {
+            return None;
+        }
+        self.space.heap.get_mut(r).fields.get_mut(i as usize)
+    }
+
+    #[cold]
+    fn field_error(&self, r: Value, i: u16) -> VmError {
+        let class = self.space.class_of(r);
+        self.error(format!(
+            "instance variable {} does not exist in this {} (it has {})",
+            i + 1,
+            self.space.class_name(class),
+            if r.is_small() {
+                0
+            } else {
+                self.space.heap.get(r).fields.len()
+            }
+        ))
     }
 
     #[inline]

@@ -70,10 +70,22 @@ impl Loader {
         }
         if self.use_embedded_core {
             if let Some((_, text)) = CORE_LIBRARY.iter().find(|(n, _)| *n == name) {
-                return Ok(Some(ClassSource { file: format!("core:{file_name}"), text: text.to_string() }));
+                return Ok(Some(ClassSource {
+                    file: format!("core:{file_name}"),
+                    text: text.to_string(),
+                }));
             }
         }
         Ok(None)
+    }
+}
+
+/// The number of arguments a selector takes.
+pub fn selector_arity(sel: &str) -> u16 {
+    if sel.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') {
+        sel.matches(':').count() as u16
+    } else {
+        1
     }
 }
 
@@ -84,8 +96,12 @@ fn is_class_name(name: &str) -> bool {
 
 /// Reads a source file, reporting unreadable files clearly.
 pub fn read_source(path: &Path) -> Result<ClassSource, VmError> {
-    let text = std::fs::read_to_string(path).map_err(|e| VmError::Load(format!("cannot read {}: {e}", path.display())))?;
-    Ok(ClassSource { file: path.display().to_string(), text })
+    let text =
+        std::fs::read_to_string(path).map_err(|e| VmError::Load(format!("cannot read {}: {e}", path.display())))?;
+    Ok(ClassSource {
+        file: path.display().to_string(),
+        text,
+    })
 }
 
 impl Interp {
@@ -98,10 +114,15 @@ impl Interp {
                 return Ok(Some(v));
             }
         }
-        let Some(src) = self.loader.find(name)? else { return Ok(None) };
+        let Some(src) = self.loader.find(name)? else {
+            return Ok(None);
+        };
         let def = espell_syntax::parse_class(&src.text, &src.file)?;
         if def.name != name {
-            return Err(VmError::Load(format!("{}: file defines class {} instead of {}", src.file, def.name, name)));
+            return Err(VmError::Load(format!(
+                "{}: file defines class {} instead of {}",
+                src.file, def.name, name
+            )));
         }
         self.define_class(&def, &src.file, &src.text).map(Some)
     }
@@ -123,7 +144,13 @@ impl Interp {
     /// name), compiles its methods and binds the global.
     pub fn define_class(&mut self, def: &ClassDef, file: &str, source: &str) -> Result<Value, VmError> {
         if !self.loader.loading.insert(def.name.clone()) {
-            return Err(diagnostic_at(file, source, def.name_span, format!("class {} inherits from itself", def.name)).into());
+            return Err(diagnostic_at(
+                file,
+                source,
+                def.name_span,
+                format!("class {} inherits from itself", def.name),
+            )
+            .into());
         }
         let result = self.define_class_inner(def, file, source);
         self.loader.loading.remove(&def.name);
@@ -138,7 +165,10 @@ impl Interp {
             Superclass::Named(n) => self.require_class(n, def, file, source)?,
         };
         let sym = self.space.symbol(&def.name);
-        let existing = self.space.global(sym).filter(|&v| self.space.is_class(v) && self.unloaded_shell(v));
+        let existing = self
+            .space
+            .global(sym)
+            .filter(|&v| self.space.is_class(v) && self.unloaded_shell(v));
         let class = match existing {
             Some(shell) => shell,
             None => {
@@ -155,29 +185,18 @@ impl Interp {
         };
         self.loader.shells.remove(&def.name);
         self.space.set_superclass(class, superclass);
-        // Instance layout: inherited fields first.
-        let mut fields: Vec<Value> = if superclass == nil { Vec::new() } else { self.space.class_info(superclass).instance_fields.clone() };
-        for f in &def.instance_fields {
-            let s = self.space.symbol(f);
-            fields.push(s);
-        }
-        self.space.class_info_mut(class).instance_fields = fields.clone();
-        // Class-side layout.
+        // Layouts: inherited fields first, then this class's own.
+        let own: Vec<Value> = def.instance_fields.iter().map(|f| self.space.symbol(f)).collect();
+        self.space.class_info_mut(class).own_fields = own;
+        self.space.relayout(class);
         let meta = self.space.class_of(class);
-        let meta_super = self.space.class_info(meta).superclass;
-        let mut class_fields: Vec<Value> = if self.space.is_class(meta_super) { self.space.class_info(meta_super).instance_fields.clone() } else { Vec::new() };
-        for f in &def.class_fields {
-            let s = self.space.symbol(f);
-            class_fields.push(s);
-        }
-        let n = class_fields.len();
-        self.space.class_info_mut(meta).instance_fields = class_fields.clone();
-        {
-            let obj = self.space.heap.get_mut(class);
-            let mut values = obj.fields.to_vec();
-            values.resize(n, nil);
-            obj.fields = values.into_boxed_slice();
-        }
+        let own_class_side: Vec<Value> = def.class_fields.iter().map(|f| self.space.symbol(f)).collect();
+        self.space.class_info_mut(meta).own_fields = own_class_side;
+        self.space.relayout(meta);
+        self.space.fit_class_object(class);
+        self.space.fit_class_object(meta);
+        let fields = self.space.class_info(class).instance_fields.clone();
+        let class_fields = self.space.class_info(meta).instance_fields.clone();
         self.space.set_global(sym, class);
         let field_names: Vec<String> = fields.iter().map(|&f| self.space.name_of(f)).collect();
         let class_field_names: Vec<String> = class_fields.iter().map(|&f| self.space.name_of(f)).collect();
@@ -189,22 +208,79 @@ impl Interp {
             let mv = self.build_method(&def.name, true, m, &class_field_names, meta, file, source)?;
             self.space.install_method(meta, mv);
         }
+        self.install_standard_primitives(&def.name, class, meta, file);
         Ok(class)
+    }
+
+    /// Makes sure a system class has SOM's standard primitives, as som-java does.
+    fn install_standard_primitives(&mut self, name: &str, class: Value, meta: Value, file: &str) {
+        for &(class_name, class_side, selectors) in primitives::STANDARD {
+            if class_name != name {
+                continue;
+            }
+            let holder = if class_side { meta } else { class };
+            for &sel in selectors {
+                let sym = self.space.symbol(sel);
+                let existing = self.space.class_info(holder).method_index.get(&sym).copied();
+                let is_prim = existing
+                    .map(|i| self.space.class_info(holder).methods[i])
+                    .and_then(|m| self.space.method_of(m).map(|m| m.primitive.is_some()))
+                    .unwrap_or(false);
+                if is_prim || (existing.is_none() && name == "Object") {
+                    continue;
+                }
+                let Some(prim) = primitives::lookup(name, class_side, sel) else {
+                    continue;
+                };
+                let method = Method {
+                    selector: sym,
+                    holder: Cell::new(holder),
+                    code: Rc::new(Code::empty(selector_arity(sel))),
+                    primitive: Some(prim),
+                    source: format!("{sel} = primitive").into(),
+                    file: file.into(),
+                    first_line: 0,
+                };
+                let pclass = self.space.special(Special::PrimitiveClass);
+                let mv = self.space.new_with_body(pclass, Body::Method(Rc::new(method)));
+                self.space.install_method(holder, mv);
+            }
+        }
     }
 
     fn require_class(&mut self, name: &str, def: &ClassDef, file: &str, source: &str) -> Result<Value, VmError> {
         match self.load_class(name)? {
             Some(c) => Ok(c),
-            None => Err(diagnostic_at(file, source, def.name_span, format!("superclass {name} of {} not found on the class path", def.name)).into()),
+            None => Err(diagnostic_at(
+                file,
+                source,
+                def.name_span,
+                format!("superclass {name} of {} not found on the class path", def.name),
+            )
+            .into()),
         }
     }
 
     /// Compiles one method definition (or binds its primitive) for `holder`.
     #[allow(clippy::too_many_arguments)]
-    pub fn build_method(&mut self, class_name: &str, class_side: bool, def: &MethodDef, fields: &[String], holder: Value, file: &str, source: &str) -> Result<Value, VmError> {
+    pub fn build_method(
+        &mut self,
+        class_name: &str,
+        class_side: bool,
+        def: &MethodDef,
+        fields: &[String],
+        holder: Value,
+        file: &str,
+        source: &str,
+    ) -> Result<Value, VmError> {
         match &def.body {
             MethodBody::Code(body) => {
-                let input = CompileInput { fields, file, source, allow_global_assign: false };
+                let input = CompileInput {
+                    fields,
+                    file,
+                    source,
+                    allow_global_assign: false,
+                };
                 Ok(compile_method(&mut self.space, &input, def, body, holder)?)
             }
             MethodBody::Primitive => {

@@ -70,6 +70,8 @@ pub struct ClassInfo {
     pub superclass: Value,
     /// All instance variable names (Symbols), inherited ones first.
     pub instance_fields: Vec<Value>,
+    /// The instance variable names this class itself declares (the tail of `instance_fields`).
+    pub own_fields: Vec<Value>,
     /// Methods in source order (Method or Primitive objects).
     pub methods: Vec<Value>,
     /// Selector → position in `methods`.
@@ -130,12 +132,7 @@ impl Object {
                 visit(b.outer_env);
                 b.code.trace(&mut visit);
             }
-            Body::Plain
-            | Body::Str(_)
-            | Body::Symbol(_)
-            | Body::Double(_)
-            | Body::BigInt(_)
-            | Body::Free(_) => {}
+            Body::Plain | Body::Str(_) | Body::Symbol(_) | Body::Double(_) | Body::BigInt(_) | Body::Free(_) => {}
         }
     }
 }

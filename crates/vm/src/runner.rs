@@ -1,7 +1,7 @@
 //! Running programs: SOM's start-up convention, evaluating expressions, and printing values.
 
-use crate::compiler::{compile_code, CompileInput};
 use crate::bytecode::Method;
+use crate::compiler::{compile_code, CompileInput};
 use crate::error::VmError;
 use crate::interpreter::Interp;
 use crate::object::Body;
@@ -33,7 +33,12 @@ impl Interp {
     /// Undeclared variables assigned to become globals.
     pub fn eval(&mut self, source: &str, file: &str) -> Result<Value, VmError> {
         let body = espell_syntax::parse_expression(source, file)?;
-        let input = CompileInput { fields: &[], file, source, allow_global_assign: true };
+        let input = CompileInput {
+            fields: &[],
+            file,
+            source,
+            allow_global_assign: true,
+        };
         let mut body = body;
         // The value of the last expression statement is the answer.
         if let Some(espell_syntax::Stmt::Expr(e)) = body.stmts.last().cloned() {

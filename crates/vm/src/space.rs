@@ -60,10 +60,7 @@ specials! {
 impl Special {
     /// The special object with public name `name`.
     pub fn from_name(name: &str) -> Option<Special> {
-        SPECIAL_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| ALL_SPECIALS[i])
+        SPECIAL_NAMES.iter().position(|n| *n == name).map(|i| ALL_SPECIALS[i])
     }
 }
 

@@ -114,5 +114,4 @@ impl std::hash::Hasher for WordHasher {
 }
 
 /// `HashMap` keyed by words, with `WordHasher`.
-pub type WordMap<K, V> =
-    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>;
+pub type WordMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>;

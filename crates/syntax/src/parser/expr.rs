@@ -38,11 +38,7 @@ impl<'a> Parser<'a> {
         while self.tok.kind == TokenKind::Ident && self.assignment_follows() {
             let name = self.text();
             if RESERVED.contains(&name) {
-                return Err(self.error_at(
-                    self.tok.start,
-                    format!("cannot assign to '{name}'"),
-                    false,
-                ));
+                return Err(self.error_at(self.tok.start, format!("cannot assign to '{name}'"), false));
             }
             targets.push((name, self.tok.start));
             self.advance()?;
@@ -103,9 +99,7 @@ impl<'a> Parser<'a> {
                 self.tok.kind,
                 TokenKind::Ident | TokenKind::Keyword | TokenKind::Keywords | TokenKind::Binary
             ) {
-                return Err(self.expected(
-                    "';' or the end of the expression (each cascade part is a single message)",
-                ));
+                return Err(self.expected("';' or the end of the expression (each cascade part is a single message)"));
             }
         }
         self.node(ExprKind::Cascade(receiver, messages), start, height)
@@ -151,11 +145,7 @@ impl<'a> Parser<'a> {
         if self.tok.kind == TokenKind::Keywords {
             return Err(self.missing_keyword_argument());
         }
-        let message = Message {
-            selector,
-            args,
-            span,
-        };
+        let message = Message { selector, args, span };
         Ok((message, height))
     }
 
@@ -164,10 +154,7 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     fn missing_keyword_argument(&self) -> Box<Diagnostic> {
         let keyword = self.text().split(':').next().unwrap_or_default();
-        let message = format!(
-            "expected an argument after '{keyword}:', found '{}'",
-            self.text()
-        );
+        let message = format!("expected an argument after '{keyword}:', found '{}'", self.text());
         self.error_at(self.tok.start, message, false)
     }
 
@@ -241,9 +228,8 @@ impl<'a> Parser<'a> {
     #[cold]
     #[inline(never)]
     fn too_tall(&self, at: usize) -> Box<Diagnostic> {
-        let message = format!(
-            "nesting too deep: expression has more than {MAX_HEIGHT} levels of sends, assignments and blocks"
-        );
+        let message =
+            format!("nesting too deep: expression has more than {MAX_HEIGHT} levels of sends, assignments and blocks");
         self.error_at(at, message, false)
     }
 
@@ -279,9 +265,7 @@ impl<'a> Parser<'a> {
         self.advance()?;
         let mut node = self.expression("an expression after '('")?;
         if self.tok.kind != TokenKind::RParen {
-            return Err(self.expected_with(|| {
-                format!("')' to close the parenthesis opened at {}", self.pos(open))
-            }));
+            return Err(self.expected_with(|| format!("')' to close the parenthesis opened at {}", self.pos(open))));
         }
         self.advance()?;
         self.leave();
@@ -318,12 +302,7 @@ impl<'a> Parser<'a> {
 
     /// Whether the current token is a `-` written right before a digit.
     pub(super) fn at_negative_number(&self) -> bool {
-        self.at_op("-")
-            && self
-                .src
-                .as_bytes()
-                .get(self.tok.end)
-                .is_some_and(u8::is_ascii_digit)
+        self.at_op("-") && self.src.as_bytes().get(self.tok.end).is_some_and(u8::is_ascii_digit)
     }
 
     /// Parses a number (possibly negative), string, symbol or literal array.
@@ -369,10 +348,7 @@ impl<'a> Parser<'a> {
                     item
                 }
                 TokenKind::Binary if self.at_negative_number() => self.literal()?,
-                TokenKind::Keyword
-                | TokenKind::Keywords
-                | TokenKind::Binary
-                | TokenKind::Separator => {
+                TokenKind::Keyword | TokenKind::Keywords | TokenKind::Binary | TokenKind::Separator => {
                     let item = Literal::Symbol(self.text().to_string());
                     self.advance()?;
                     item

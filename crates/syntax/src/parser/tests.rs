@@ -103,21 +103,12 @@ fn precedence_and_associativity() {
     assert_eq!(shown("a foo bar"), "((a foo) bar)");
     assert_eq!(shown("a + b * c"), "((a +b) *c)");
     assert_eq!(shown("a + b foo"), "(a +(b foo))");
-    assert_eq!(
-        shown("a at: b + 1 put: c foo"),
-        "(a at:put:(b +Integer(1)),(c foo))"
-    );
+    assert_eq!(shown("a at: b + 1 put: c foo"), "(a at:put:(b +Integer(1)),(c foo))");
     assert_eq!(shown("(a at: 1) foo"), "((a at:Integer(1)) foo)");
     assert_eq!(shown("a == b"), "(a ==b)");
     assert_eq!(shown("a --> b ~= c"), "((a -->b) ~=c)");
-    assert_eq!(
-        shown("a // b >>> c && d || e"),
-        "((((a //b) >>>c) &&d) ||e)"
-    );
-    assert_eq!(
-        shown("a <= b , c @ d % e \\ f"),
-        "(((((a <=b) ,c) @d) %e) \\f)"
-    );
+    assert_eq!(shown("a // b >>> c && d || e"), "((((a //b) >>>c) &&d) ||e)");
+    assert_eq!(shown("a <= b , c @ d % e \\ f"), "(((((a <=b) ,c) @d) %e) \\f)");
 }
 
 #[test]
@@ -140,10 +131,7 @@ fn temporaries() {
 
 #[test]
 fn assignments() {
-    assert_eq!(
-        shown("a := b := 3 + 4"),
-        "(a := (b := (Integer(3) +Integer(4))))"
-    );
+    assert_eq!(shown("a := b := 3 + 4"), "(a := (b := (Integer(3) +Integer(4))))");
     assert_eq!(shown("a:=b"), "(a := b)");
     let e = err("self := 3");
     assert_eq!(at(&e), (1, 1));
@@ -174,10 +162,7 @@ fn cascades() {
     );
     // The receiver is that of the last message before the first `;`.
     assert_eq!(shown("a b c; d"), "((a b) c; d)");
-    assert_eq!(
-        shown("3 + 4 foo; - 1"),
-        "(Integer(3) +(Integer(4) foo); -Integer(1))"
-    );
+    assert_eq!(shown("3 + 4 foo; - 1"), "(Integer(3) +(Integer(4) foo); -Integer(1))");
     assert_eq!(shown("x := a foo; bar"), "(x := (a foo; bar))");
     assert_eq!(shown("(a foo; bar) baz"), "((a foo; bar) baz)");
     let e = err("a; foo");
@@ -186,20 +171,14 @@ fn cascades() {
     let e = err("a foo; bar baz");
     assert_eq!(at(&e), (1, 12));
     let e = err("a foo; 3");
-    assert!(
-        e.message
-            .contains("expected a message after ';', found '3'"),
-        "{e}"
-    );
+    assert!(e.message.contains("expected a message after ';', found '3'"), "{e}");
 }
 
 #[test]
 fn cascade_spans() {
     let e = expr("  a foo; bar: 1 ");
     assert_eq!(e.span, Span::new(2, 15));
-    let ExprKind::Cascade(r, ms) = e.kind else {
-        panic!()
-    };
+    let ExprKind::Cascade(r, ms) = e.kind else { panic!() };
     assert_eq!(r.span, Span::new(2, 3));
     assert_eq!(ms[0].span, Span::new(4, 7));
     assert_eq!(ms[1].span, Span::new(9, 13));
@@ -209,9 +188,7 @@ fn cascade_spans() {
 fn spans() {
     let e = expr("(a + 1) at: 2 put: 3");
     assert_eq!(e.span, Span::new(0, 20));
-    let ExprKind::Send(recv, m) = e.kind else {
-        panic!()
-    };
+    let ExprKind::Send(recv, m) = e.kind else { panic!() };
     assert_eq!(recv.span, Span::new(0, 7));
     assert_eq!(m.span, Span::new(8, 11));
     assert_eq!(m.args[1].span, Span::new(19, 20));
@@ -309,10 +286,7 @@ fn literal_arrays() {
         ])
     );
     assert_eq!(lit("#()"), Array(vec![]));
-    assert_eq!(
-        lit("#(-1 -200.0)"),
-        Array(vec![Integer(-1), Double(-200.0)])
-    );
+    assert_eq!(lit("#(-1 -200.0)"), Array(vec![Integer(-1), Double(-200.0)]));
     let e = err("#(1 . 2)");
     assert_eq!(at(&e), (1, 5));
     assert!(
@@ -331,17 +305,13 @@ fn pharo_style_methods() {
     assert_eq!(m.selector, "do:");
     assert_eq!(m.params, vec!["aBlock"]);
     assert_eq!(m.span, Span::new(0, src.len()));
-    let MethodBody::Code(b) = &m.body else {
-        panic!()
-    };
+    let MethodBody::Code(b) = &m.body else { panic!() };
     assert_eq!(b.stmts.len(), 1);
 
     let m = parse_method("\"c\" at: i put: v | t | t := v. ^ t \"trailing\"\n", "m").unwrap();
     assert_eq!((m.selector.as_str(), m.params.len()), ("at:put:", 2));
     assert_eq!(m.span, Span::new(4, 34));
-    let MethodBody::Code(b) = &m.body else {
-        panic!()
-    };
+    let MethodBody::Code(b) = &m.body else { panic!() };
     assert_eq!(b.locals, vec!["t"]);
 
     let m = parse_method("= other ^ self == other", "m").unwrap();
@@ -360,9 +330,7 @@ fn som_style_methods_in_parse_method() {
     assert_eq!(m.selector, "+");
     assert_eq!(m.span, Span::new(0, 13));
     let m = parse_method("= x = ( | t | ^ x )", "m").unwrap();
-    let MethodBody::Code(b) = &m.body else {
-        panic!()
-    };
+    let MethodBody::Code(b) = &m.body else { panic!() };
     assert_eq!(b.locals, vec!["t"]);
     let e = parse_method("foo = ( ) bar", "m").unwrap_err();
     assert_eq!(at(&e), (1, 11));
@@ -392,11 +360,7 @@ fn class_file() {
     assert_eq!(c.name_span, Span::new(15, 22));
     assert_eq!(c.superclass, Superclass::Named("Object".into()));
     assert_eq!(c.instance_fields, vec!["count", "step"]);
-    let sels: Vec<_> = c
-        .instance_methods
-        .iter()
-        .map(|m| m.selector.as_str())
-        .collect();
+    let sels: Vec<_> = c.instance_methods.iter().map(|m| m.selector.as_str()).collect();
     assert_eq!(sels, vec!["count", "increment:", "+", "|", "at:put:"]);
     assert_eq!(c.instance_methods[2].body, MethodBody::Primitive);
     assert_eq!(c.class_fields, vec!["instances"]);
@@ -457,24 +421,14 @@ fn unclosed_constructs_are_incomplete() {
     assert!(e.incomplete);
     assert!(e.message.contains("literal array opened at 1:1"));
     let e = err("3 +");
-    assert_eq!(
-        e.message,
-        "expected an argument after '+', found end of file"
-    );
+    assert_eq!(e.message, "expected an argument after '+', found end of file");
     assert!(e.incomplete);
     let e = err("x at:");
-    assert_eq!(
-        e.message,
-        "expected an argument after 'at:', found end of file"
-    );
+    assert_eq!(e.message, "expected an argument after 'at:', found end of file");
     let e = class_err("Foo = (\n  bar = (\n ^ 1\n");
     assert!(e.incomplete);
     assert_eq!(at(&e), (3, 5));
-    assert!(
-        e.message
-            .contains("')' to close the method body opened at 2:9"),
-        "{e}"
-    );
+    assert!(e.message.contains("')' to close the method body opened at 2:9"), "{e}");
     let e = class_err("Foo = (\n  bar = ( ^ 1 )\n");
     assert!(e.incomplete);
     assert!(e.message.contains("class body opened at 1:7"), "{e}");
@@ -482,15 +436,7 @@ fn unclosed_constructs_are_incomplete() {
 
 #[test]
 fn complete_errors_are_not_incomplete() {
-    for src in [
-        "3 + )",
-        "x := .",
-        "a b: c d: ]",
-        "^ 1. 2",
-        "$a",
-        "x é",
-        "# 3",
-    ] {
+    for src in ["3 + )", "x := .", "a b: c d: ]", "^ 1. 2", "$a", "x é", "# 3"] {
         let e = err(src);
         assert!(!e.incomplete, "{src:?}: {e}");
     }
@@ -513,18 +459,12 @@ fn error_positions_and_messages() {
     assert!(e.message.contains("nothing may follow a return"), "{e}");
 
     let e = err("[:a b]");
-    assert_eq!(
-        e.message,
-        "expected '|' or ']' after the block parameters, found 'b'"
-    );
+    assert_eq!(e.message, "expected '|' or ']' after the block parameters, found 'b'");
     let e = err("[: 3 | ]");
     assert_eq!(at(&e), (1, 4));
     let e = err("| a 3 | a");
     assert_eq!(at(&e), (1, 5));
-    assert!(
-        e.message.contains("'|' to close the list opened at 1:1"),
-        "{e}"
-    );
+    assert!(e.message.contains("'|' to close the list opened at 1:1"), "{e}");
     let e = err("| self |");
     assert!(e.message.contains("reserved"), "{e}");
 
@@ -546,36 +486,21 @@ fn class_errors() {
     assert_eq!(e.message, "expected a class name, found end of file");
     assert_eq!(at(&e), (1, 1));
     let e = class_err("Foo (");
-    assert_eq!(
-        e.message,
-        "expected '=' after the class name 'Foo', found '('"
-    );
+    assert_eq!(e.message, "expected '=' after the class name 'Foo', found '('");
     let e = class_err("Foo = Bar baz (");
     assert_eq!(at(&e), (1, 11));
     let e = class_err("Foo = ( bar ^ 1 )");
-    assert_eq!(
-        e.message,
-        "expected '=' after the method pattern 'bar', found '^'"
-    );
+    assert_eq!(e.message, "expected '=' after the method pattern 'bar', found '^'");
     let e = class_err("Foo = ( bar = 3 )");
     assert!(e.message.contains("'(' or 'primitive'"), "{e}");
     let e = class_err("Foo = ( ---- ---- )");
     assert!(e.message.contains("')' to close the class body"), "{e}");
     let e = class_err("Foo = ( 3 )");
-    assert!(
-        e.message.contains("a method definition, '----' or ')'"),
-        "{e}"
-    );
+    assert!(e.message.contains("a method definition, '----' or ')'"), "{e}");
     let e = class_err("Foo = ( ) x");
-    assert_eq!(
-        e.message,
-        "expected end of file after the class definition, found 'x'"
-    );
+    assert_eq!(e.message, "expected end of file after the class definition, found 'x'");
     let e = class_err("Foo = ( at: = ( ) )");
-    assert_eq!(
-        e.message,
-        "expected a parameter name after 'at:', found '='"
-    );
+    assert_eq!(e.message, "expected a parameter name after 'at:', found '='");
     let e = class_err("Foo = ( bar = ( ^ 1 ^ 2 ) )");
     assert_eq!(at(&e), (1, 21));
 }
@@ -619,12 +544,7 @@ fn long_chains_are_bounded() {
         format!("x{}", " foo".repeat(100_000)),
         format!("x{}", " + 1".repeat(100_000)),
         format!("{}3", "a := ".repeat(100_000)),
-        format!(
-            "{}x{}{}",
-            "[".repeat(200),
-            " foo".repeat(900),
-            "]".repeat(200)
-        ),
+        format!("{}x{}{}", "[".repeat(200), " foo".repeat(900), "]".repeat(200)),
     ] {
         let e = parse_expression(&src, "t").unwrap_err();
         assert!(e.message.contains("nesting too deep"), "{e}");

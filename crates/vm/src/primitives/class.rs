@@ -67,6 +67,17 @@ fn methods(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, a)
 }
 
+fn selectors(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let c = class_arg(interp, argc)?;
+    let methods = interp.space.class_info(c).methods.clone();
+    let sels = methods
+        .iter()
+        .filter_map(|&m| interp.space.method_of(m).map(|m| m.selector))
+        .collect();
+    let a = interp.space.new_array(sels);
+    interp.prim_return(argc, a)
+}
+
 /// Class primitives.
 pub fn lookup(selector: &str) -> Option<PrimFn> {
     Some(match selector {
@@ -75,6 +86,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "superclass" => superclass,
         "fields" => fields,
         "methods" => methods,
+        "selectors" => selectors,
         _ => return None,
     })
 }

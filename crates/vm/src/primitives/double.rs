@@ -8,14 +8,20 @@ use num_bigint::BigInt;
 use num_traits::FromPrimitive;
 
 fn receiver(interp: &Interp, argc: usize) -> Result<f64, VmError> {
-    interp.space.double_of(interp.receiver(argc)).ok_or_else(|| VmError::PrimitiveFailed("receiver must be a Double".into()))
+    interp
+        .space
+        .double_of(interp.receiver(argc))
+        .ok_or_else(|| VmError::PrimitiveFailed("receiver must be a Double".into()))
 }
 
 fn operands(interp: &Interp, argc: usize) -> Result<(f64, f64), VmError> {
     let a = receiver(interp, argc)?;
     match num_of(interp, interp.arg(argc, 0)) {
         Some(n) => Ok((a, n.to_f64())),
-        None => prim_fail(format!("argument must be a number, not {}", describe(interp, interp.arg(argc, 0)))),
+        None => prim_fail(format!(
+            "argument must be a number, not {}",
+            describe(interp, interp.arg(argc, 0))
+        )),
     }
 }
 
@@ -125,7 +131,11 @@ pub fn format_double(d: f64) -> String {
     if d.is_nan() {
         "NaN".into()
     } else if d.is_infinite() {
-        if d > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if d > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         format!("{d:?}")
     }
@@ -141,7 +151,11 @@ fn positive_infinity(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn from_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let d = interp.space.str_of(interp.arg(argc, 0)).and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let d = interp
+        .space
+        .str_of(interp.arg(argc, 0))
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
     ret_double(interp, argc, d)
 }
 

@@ -47,10 +47,14 @@ fn int_of(interp: &Interp, v: Value) -> Option<BigInt> {
 }
 
 fn operands(interp: &Interp, argc: usize) -> Result<(BigInt, Num), VmError> {
-    let a = int_of(interp, interp.receiver(argc)).ok_or_else(|| VmError::PrimitiveFailed("receiver must be an Integer".into()))?;
+    let a = int_of(interp, interp.receiver(argc))
+        .ok_or_else(|| VmError::PrimitiveFailed("receiver must be an Integer".into()))?;
     match num_of(interp, interp.arg(argc, 0)) {
         Some(b) => Ok((a, b)),
-        None => prim_fail(format!("argument must be a number, not {}", describe(interp, interp.arg(argc, 0)))),
+        None => prim_fail(format!(
+            "argument must be a number, not {}",
+            describe(interp, interp.arg(argc, 0))
+        )),
     }
 }
 
@@ -152,7 +156,11 @@ fn shift_left(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     if n > MAX_SHIFT {
         return prim_fail("shift amount too large");
     }
-    let r = if n >= 0 { a << (n as usize) } else { a >> ((-n).min(MAX_SHIFT) as usize) };
+    let r = if n >= 0 {
+        a << (n as usize)
+    } else {
+        a >> ((-n).min(MAX_SHIFT) as usize)
+    };
     ret_int(interp, argc, r)
 }
 
@@ -162,7 +170,11 @@ fn shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     if n < -MAX_SHIFT {
         return prim_fail("shift amount too large");
     }
-    let r = if n >= 0 { a >> (n.min(MAX_SHIFT) as usize) } else { a << ((-n) as usize) };
+    let r = if n >= 0 {
+        a >> (n.min(MAX_SHIFT) as usize)
+    } else {
+        a << ((-n) as usize)
+    };
     ret_int(interp, argc, r)
 }
 
@@ -249,13 +261,21 @@ fn ne(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 fn max(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let o = compare(interp, argc)?;
-    let v = if o == Some(Ordering::Less) { interp.arg(argc, 0) } else { interp.receiver(argc) };
+    let v = if o == Some(Ordering::Less) {
+        interp.arg(argc, 0)
+    } else {
+        interp.receiver(argc)
+    };
     interp.prim_return(argc, v)
 }
 
 fn min(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let o = compare(interp, argc)?;
-    let v = if o == Some(Ordering::Greater) { interp.arg(argc, 0) } else { interp.receiver(argc) };
+    let v = if o == Some(Ordering::Greater) {
+        interp.arg(argc, 0)
+    } else {
+        interp.receiver(argc)
+    };
     interp.prim_return(argc, v)
 }
 
@@ -297,7 +317,10 @@ fn as_double(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn from_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let parsed = interp.space.str_of(interp.arg(argc, 0)).and_then(|s| s.trim().parse::<BigInt>().ok());
+    let parsed = interp
+        .space
+        .str_of(interp.arg(argc, 0))
+        .and_then(|s| s.trim().parse::<BigInt>().ok());
     match parsed {
         Some(i) => ret_int(interp, argc, i),
         None => {

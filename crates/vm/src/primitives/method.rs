@@ -21,7 +21,9 @@ fn holder(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 fn invoke_on_with(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let mv = interp.receiver(argc);
-    let Some(m) = interp.space.method_of(mv).cloned() else { return prim_fail("receiver is not a method") };
+    let Some(m) = interp.space.method_of(mv).cloned() else {
+        return prim_fail("receiver is not a method");
+    };
     let target = interp.arg(argc, 0);
     let args = match interp.space.array_of(interp.arg(argc, 1)) {
         Some(a) => a.clone(),

@@ -68,7 +68,11 @@ fn hashcode(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 fn identity_hash(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let r = interp.receiver(argc);
-    let h = if r.is_small() { r.small_unchecked() } else { r.index() as i64 };
+    let h = if r.is_small() {
+        r.small_unchecked()
+    } else {
+        r.index() as i64
+    };
     interp.prim_return(argc, Value::small(h))
 }
 
@@ -183,7 +187,9 @@ fn inst_var_named(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let name = interp.space.str_of(interp.arg(argc, 0)).map(str::to_string);
     let class = interp.space.class_of(r);
     let fields = interp.space.class_info(class).instance_fields.clone();
-    let pos = fields.iter().position(|&f| interp.space.str_of(f).map(str::to_string) == name);
+    let pos = fields
+        .iter()
+        .position(|&f| interp.space.str_of(f).map(str::to_string) == name);
     match pos {
         Some(i) if !r.is_small() => {
             let v = interp.space.heap.get(r).fields[i];

@@ -46,7 +46,11 @@ fn hashcode(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn length(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let n = interp.space.str_of(interp.receiver(argc)).map(|s| if s.is_ascii() { s.len() } else { s.chars().count() }).unwrap_or(0);
+    let n = interp
+        .space
+        .str_of(interp.receiver(argc))
+        .map(|s| if s.is_ascii() { s.len() } else { s.chars().count() })
+        .unwrap_or(0);
     interp.prim_return(argc, Value::small(n as i64))
 }
 
@@ -85,7 +89,11 @@ fn substring(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     if from < 1 || to > len {
         return prim_fail(format!("substring bounds {from} to {to} outside 1 to {len}"));
     }
-    let sub: String = s.chars().skip(from as usize - 1).take((to - from + 1) as usize).collect();
+    let sub: String = s
+        .chars()
+        .skip(from as usize - 1)
+        .take((to - from + 1) as usize)
+        .collect();
     ret_string(interp, argc, &sub)
 }
 
