@@ -38,6 +38,11 @@ pub enum Op {
     PushEnv(u8, u16),
     /// Store the top into an environment slot (the value stays).
     StoreEnv(u8, u16),
+    /// Enter an inlined block that has captured variables: a fresh environment of `n`
+    /// slots (slot 0 = the current environment) becomes the frame's environment.
+    PushScope(u16),
+    /// Leave such a block: the frame's environment becomes its parent again.
+    PopScope,
     /// Push the value of global binding `n` of the space (loading the class on a miss).
     PushGlobal(u32),
     /// Store the top into global binding `n` (REPL only; the value stays).
@@ -125,6 +130,19 @@ impl Default for InlineCache {
     }
 }
 
+/// What a conditional jump of an inlined `ifTrue:`-style send does when its receiver is
+/// not a Boolean: the ordinary send, with the blocks as real closures.
+pub struct Fallback {
+    /// Index of the conditional jump instruction.
+    pub jump: u32,
+    /// Literal index of the selector (`ifTrue:`, `and:`, ...).
+    pub selector: u16,
+    /// Nested block indices of the arguments, in order.
+    pub blocks: Box<[u16]>,
+    /// Where execution continues with the send's answer on the stack.
+    pub end: u32,
+}
+
 /// A unit of compiled code: a method body or a block body.
 pub struct Code {
     /// The instructions.
@@ -146,6 +164,8 @@ pub struct Code {
     pub env_args: Box<[(u16, u16)]>,
     /// Source line of each instruction.
     pub lines: Box<[u32]>,
+    /// Real-send fallbacks of inlined conditionals, by jump index.
+    pub fallbacks: Box<[Fallback]>,
 }
 
 impl Code {
@@ -171,6 +191,7 @@ impl Code {
             env_size: 0,
             env_args: Box::new([]),
             lines: Box::new([]),
+            fallbacks: Box::new([]),
         }
     }
 }

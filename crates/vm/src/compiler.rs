@@ -8,7 +8,7 @@
 //! `ifTrue:` and friends, `and:`/`or:`, `whileTrue:`/`whileFalse:`, `to:do:` and
 //! `to:by:do:` are inlined when their block arguments are literal blocks of the right arity.
 
-use crate::bytecode::{Code, InlineCache, Method, Op};
+use crate::bytecode::{Code, Fallback, InlineCache, Method, Op};
 use crate::object::Body;
 use crate::space::{Space, Special};
 use crate::value::Value;
@@ -138,25 +138,36 @@ fn block_of(e: &Expr) -> &Block {
 // ---------------------------------------------------------------------------------------
 // Pass 1: capture analysis.
 
+/// Capture analysis. Scopes (functions and inlined blocks) and variables are numbered in
+/// visiting order; a variable referenced from another function is captured, and the scope
+/// declaring it gets a heap environment.
 #[derive(Default)]
 struct Analysis {
     captured: Vec<bool>,
-    func_has_env: Vec<bool>,
-    scope: Vec<(String, usize, usize)>, // name, var id, func id
+    scope_has_env: Vec<bool>,
+    names: Vec<(String, usize, usize, usize)>, // name, var id, func id, scope id
     func_stack: Vec<usize>,
+    scope_stack: Vec<usize>,
+    next_func: usize,
 }
 
 impl Analysis {
+    fn open_scope(&mut self) {
+        self.scope_stack.push(self.scope_has_env.len());
+        self.scope_has_env.push(false);
+    }
+
     fn func(&mut self, params: &[String], body: &AstBody) {
-        let id = self.func_has_env.len();
-        self.func_has_env.push(false);
-        self.func_stack.push(id);
-        let mark = self.scope.len();
+        self.func_stack.push(self.next_func);
+        self.next_func += 1;
+        self.open_scope();
+        let mark = self.names.len();
         for p in params {
             self.declare(p);
         }
         self.body(body);
-        self.scope.truncate(mark);
+        self.names.truncate(mark);
+        self.scope_stack.pop();
         self.func_stack.pop();
     }
 
@@ -164,16 +175,19 @@ impl Analysis {
         let id = self.captured.len();
         self.captured.push(false);
         let f = *self.func_stack.last().unwrap_or(&0);
-        self.scope.push((name.to_string(), id, f));
+        let sc = *self.scope_stack.last().unwrap_or(&0);
+        self.names.push((name.to_string(), id, f, sc));
     }
 
     fn inline_block(&mut self, b: &Block) {
-        let mark = self.scope.len();
+        self.open_scope();
+        let mark = self.names.len();
         for p in &b.params {
             self.declare(p);
         }
         self.body(&b.body);
-        self.scope.truncate(mark);
+        self.names.truncate(mark);
+        self.scope_stack.pop();
     }
 
     fn body(&mut self, b: &AstBody) {
@@ -189,10 +203,10 @@ impl Analysis {
 
     fn reference(&mut self, name: &str) {
         let current = *self.func_stack.last().unwrap_or(&0);
-        if let Some(&(_, id, f)) = self.scope.iter().rev().find(|(n, _, _)| n == name) {
+        if let Some(&(_, id, f, sc)) = self.names.iter().rev().find(|(n, ..)| n == name) {
             if f != current {
                 self.captured[id] = true;
-                self.func_has_env[f] = true;
+                self.scope_has_env[sc] = true;
             }
         }
     }
@@ -250,14 +264,18 @@ enum Loc {
 
 struct Var {
     name: String,
-    func: usize, // depth in the function stack
+    scope: usize, // index in the scope stack
     loc: Loc,
 }
 
-struct Func {
-    id: usize,
-    is_block: bool,
+/// A scope being compiled: a function body or an inlined block.
+struct Scope {
     has_env: bool,
+    env_next: u16,
+}
+
+struct Func {
+    is_block: bool,
     ops: Vec<Op>,
     lines: Vec<u32>,
     literals: Vec<Value>,
@@ -265,8 +283,8 @@ struct Func {
     caches: u16,
     num_args: u16,
     next_slot: u16,
-    env_next: u16,
     env_args: Vec<(u16, u16)>,
+    fallbacks: Vec<Fallback>,
 }
 
 struct Gen<'a, 'b> {
@@ -275,8 +293,9 @@ struct Gen<'a, 'b> {
     lines: LineMap,
     analysis: Analysis,
     next_var: usize,
-    next_func: usize,
+    next_scope: usize,
     vars: Vec<Var>,
+    scopes: Vec<Scope>,
     funcs: Vec<Func>,
     line: u32,
 }
@@ -343,54 +362,60 @@ impl<'a, 'b> Gen<'a, 'b> {
         let id = self.next_var;
         self.next_var += 1;
         let captured = self.analysis.captured.get(id).copied().unwrap_or(false);
-        let depth = self.funcs.len() - 1;
-        let f = self.f();
-        let loc = if captured && !is_arg {
-            f.env_next += 1;
-            Loc::Env(f.env_next - 1)
+        let scope = self.scopes.len() - 1;
+        let loc = if captured {
+            let sc = self.scopes.last_mut().expect("scope");
+            sc.env_next += 1;
+            let e = sc.env_next - 1;
+            if is_arg {
+                // Arguments arrive on the stack; the frame copies them into its environment.
+                let slot = self.new_slot(span)?;
+                self.f().env_args.push((slot, e));
+            }
+            Loc::Env(e)
         } else {
-            if f.next_slot == u16::MAX {
-                return Err(self.error(span, "too many temporaries (limit 65535)".into()));
-            }
-            f.next_slot += 1;
-            Loc::Stack(f.next_slot - 1)
-        };
-        let loc = match loc {
-            Loc::Stack(slot) if captured => {
-                let f = self.f();
-                f.env_next += 1;
-                let e = f.env_next - 1;
-                f.env_args.push((slot, e));
-                Loc::Env(e)
-            }
-            other => other,
+            Loc::Stack(self.new_slot(span)?)
         };
         self.vars.push(Var {
             name: name.to_string(),
-            func: depth,
+            scope,
             loc,
         });
         Ok(self.vars.len() - 1)
+    }
+
+    fn new_slot(&mut self, span: Span) -> CResult<u16> {
+        let f = self.f();
+        if f.next_slot == u16::MAX {
+            return Err(self.error(span, "too many temporaries (limit 65535)".into()));
+        }
+        f.next_slot += 1;
+        Ok(f.next_slot - 1)
     }
 
     fn lookup(&self, name: &str) -> Option<&Var> {
         self.vars.iter().rev().find(|v| v.name == name)
     }
 
-    /// Number of environment links from the current frame's environment to function `func`'s.
-    fn hops(&self, func: usize) -> u8 {
-        let n = self.funcs[func + 1..].iter().filter(|f| f.has_env).count();
+    /// Number of environment links from the current environment to scope `scope`'s.
+    fn hops(&self, scope: usize) -> u8 {
+        let n = self.scopes[scope + 1..].iter().filter(|s| s.has_env).count();
         n.min(255) as u8
     }
 
+    /// Opens a scope; answers whether it has a heap environment.
+    fn open_scope(&mut self) -> bool {
+        let id = self.next_scope;
+        self.next_scope += 1;
+        let has_env = self.analysis.scope_has_env.get(id).copied().unwrap_or(false);
+        self.scopes.push(Scope { has_env, env_next: 1 });
+        has_env
+    }
+
     fn begin_func(&mut self, is_block: bool) {
-        let id = self.next_func;
-        self.next_func += 1;
-        let has_env = self.analysis.func_has_env.get(id).copied().unwrap_or(false);
+        self.open_scope();
         self.funcs.push(Func {
-            id,
             is_block,
-            has_env,
             ops: Vec::new(),
             lines: Vec::new(),
             literals: Vec::new(),
@@ -398,14 +423,14 @@ impl<'a, 'b> Gen<'a, 'b> {
             caches: 0,
             num_args: 0,
             next_slot: 0,
-            env_next: 1,
             env_args: Vec::new(),
+            fallbacks: Vec::new(),
         });
     }
 
     fn end_func(&mut self) -> Code {
         let f = self.funcs.pop().expect("function");
-        let _ = f.id;
+        let scope = self.scopes.pop().expect("function scope");
         Code {
             caches: (0..f.caches).map(|_| Cell::new(InlineCache::default())).collect(),
             ops: f.ops.into_boxed_slice(),
@@ -413,9 +438,10 @@ impl<'a, 'b> Gen<'a, 'b> {
             blocks: f.blocks.into_boxed_slice(),
             num_args: f.num_args,
             num_temps: f.next_slot - f.num_args,
-            env_size: if f.has_env { f.env_next } else { 0 },
+            env_size: if scope.has_env { scope.env_next } else { 0 },
             env_args: f.env_args.into_boxed_slice(),
             lines: f.lines.into_boxed_slice(),
+            fallbacks: f.fallbacks.into_boxed_slice(),
         }
     }
 
@@ -514,6 +540,14 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// Compiles an inlined literal block; leaves its value on the stack.
     fn inline_block(&mut self, b: &Block, span: Span, param_value_slot: Option<u16>) -> CResult<()> {
         let mark = self.vars.len();
+        // An inlined block whose variables are captured gets a fresh environment on every
+        // entry, so closures made in different loop iterations see different variables.
+        let has_env = self.open_scope();
+        let push_at = if has_env {
+            Some(self.emit(Op::PushScope(0)))
+        } else {
+            None
+        };
         for p in &b.params {
             let v = self.declare(p, false, span)?;
             if let Some(src) = param_value_slot {
@@ -541,6 +575,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
         }
         self.vars.truncate(mark);
+        let scope = self.scopes.pop().expect("inline scope");
+        if let Some(at) = push_at {
+            self.emit(Op::PopScope);
+            self.f().ops[at] = Op::PushScope(scope.env_next);
+        }
         Ok(())
     }
 
@@ -565,12 +604,8 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.set_line(span);
         if let Some(var) = self.lookup(name) {
             // SOM allows assigning to arguments; they are ordinary slots.
-            let (loc, func) = (var.loc, var.func);
-            let hops = if func == self.funcs.len() - 1 {
-                0
-            } else {
-                self.hops(func)
-            };
+            let (loc, scope) = (var.loc, var.scope);
+            let hops = self.hops(scope);
             self.store_loc(loc, hops, pop);
             return Ok(());
         }
@@ -599,17 +634,13 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     fn push_var(&mut self, name: &str) {
         if let Some(var) = self.lookup(name) {
-            let (loc, func) = (var.loc, var.func);
+            let (loc, scope) = (var.loc, var.scope);
             match loc {
                 Loc::Stack(s) => {
                     self.emit(Op::PushLocal(s));
                 }
                 Loc::Env(i) => {
-                    let hops = if func == self.funcs.len() - 1 {
-                        0
-                    } else {
-                        self.hops(func)
-                    };
+                    let hops = self.hops(scope);
                     self.emit(Op::PushEnv(hops, i));
                 }
             }
@@ -761,6 +792,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let arg = |i: usize| block_of(&msg.args[i]);
         match kind {
             Inline::IfTrue | Inline::IfFalse | Inline::And | Inline::Or => {
+                let fallback = self.fallback_blocks(&msg.args)?;
                 self.expr(recv)?;
                 let on_true = matches!(kind, Inline::IfTrue | Inline::And);
                 let skip = self.emit(if on_true { Op::JumpIfFalse(0) } else { Op::JumpIfTrue(0) });
@@ -775,8 +807,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                 });
                 let t = self.here();
                 self.patch(end, t);
+                self.record_fallback(skip, &msg.selector, fallback, t, span)?;
             }
             Inline::IfTrueIfFalse | Inline::IfFalseIfTrue => {
+                let fallback = self.fallback_blocks(&msg.args)?;
                 self.expr(recv)?;
                 let skip = self.emit(if kind == Inline::IfTrueIfFalse {
                     Op::JumpIfFalse(0)
@@ -790,6 +824,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.inline_block(arg(1), span, None)?;
                 let t = self.here();
                 self.patch(end, t);
+                self.record_fallback(skip, &msg.selector, fallback, t, span)?;
             }
             Inline::WhileTrue | Inline::WhileFalse => {
                 let top = self.here();
@@ -845,6 +880,51 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
+    /// For an inlined conditional whose blocks use no variable of the enclosing method,
+    /// compiles the blocks again as real blocks, so that a non-Boolean receiver gets the
+    /// ordinary send (`ifTrue:` etc.) as in SOM. Answers their block indices.
+    fn fallback_blocks(&mut self, args: &[Expr]) -> CResult<Option<Vec<u16>>> {
+        let mut names = Vec::new();
+        for a in args {
+            free_names(a, &mut names);
+        }
+        if names.iter().any(|n| self.lookup(n).is_some()) {
+            return Ok(None);
+        }
+        let mut indices = Vec::new();
+        for a in args {
+            let b = block_of(a);
+            let code = compile_detached_block(self.space, self.input, b, a.span)?;
+            let f = self.f();
+            if f.blocks.len() >= u16::MAX as usize {
+                return Ok(None);
+            }
+            f.blocks.push(Rc::new(code));
+            indices.push((f.blocks.len() - 1) as u16);
+        }
+        Ok(Some(indices))
+    }
+
+    fn record_fallback(
+        &mut self,
+        jump: usize,
+        selector: &str,
+        blocks: Option<Vec<u16>>,
+        end: u32,
+        span: Span,
+    ) -> CResult<()> {
+        let Some(blocks) = blocks else { return Ok(()) };
+        let sym = self.space.symbol(selector);
+        let sel = self.literal(sym, span)?;
+        self.f().fallbacks.push(Fallback {
+            jump: jump as u32,
+            selector: sel,
+            blocks: blocks.into_boxed_slice(),
+            end,
+        });
+        Ok(())
+    }
+
     fn hidden_slot(&mut self, span: Span) -> CResult<u16> {
         let f = self.f();
         if f.next_slot == u16::MAX {
@@ -865,15 +945,15 @@ pub fn compile_code(
 ) -> Result<Code, Diagnostic> {
     let mut analysis = Analysis::default();
     analysis.func(params, body);
-    analysis.scope.clear();
     let mut gen = Gen {
         space,
         input,
         lines: LineMap::new(input.source),
         analysis,
         next_var: 0,
-        next_func: 0,
+        next_scope: 0,
         vars: Vec::new(),
+        scopes: Vec::new(),
         funcs: Vec::new(),
         line: 0,
     };
@@ -883,6 +963,52 @@ pub fn compile_code(
         }
     }
     gen.function(params, body, false, span)
+}
+
+/// Compiles a literal block on its own, as a function with no enclosing variables.
+fn compile_detached_block(space: &mut Space, input: &CompileInput, b: &Block, span: Span) -> Result<Code, Diagnostic> {
+    let mut analysis = Analysis::default();
+    analysis.func(&b.params, &b.body);
+    let mut gen = Gen {
+        space,
+        input,
+        lines: LineMap::new(input.source),
+        analysis,
+        next_var: 0,
+        next_scope: 0,
+        vars: Vec::new(),
+        scopes: Vec::new(),
+        funcs: Vec::new(),
+        line: 0,
+    };
+    gen.function(&b.params, &b.body, true, span)
+}
+
+/// Every variable name an expression mentions (read or assigned), declared inside or not.
+fn free_names(e: &Expr, out: &mut Vec<String>) {
+    match &e.kind {
+        ExprKind::Var(n) => out.push(n.clone()),
+        ExprKind::Assign(n, v) => {
+            out.push(n.clone());
+            free_names(v, out);
+        }
+        ExprKind::Send(r, m) => {
+            free_names(r, out);
+            m.args.iter().for_each(|a| free_names(a, out));
+        }
+        ExprKind::Cascade(r, ms) => {
+            free_names(r, out);
+            ms.iter().flat_map(|m| m.args.iter()).for_each(|a| free_names(a, out));
+        }
+        ExprKind::Block(b) => {
+            for s in &b.body.stmts {
+                match s {
+                    Stmt::Expr(x) | Stmt::Return(x) => free_names(x, out),
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Compiles a method definition into a Method object (not installed anywhere).

@@ -613,6 +613,19 @@ impl Interp {
                         a[i as usize] = v;
                     }
                 }
+                Op::PushScope(n) => {
+                    let nil = self.nil();
+                    let parent = self.frames.last().expect("frame").env;
+                    let mut slots = vec![nil; n as usize];
+                    slots[0] = parent;
+                    let class = self.space.special(Special::ArrayClass);
+                    let env = self.space.new_with_body(class, Body::Array(slots));
+                    self.frames.last_mut().expect("frame").env = env;
+                }
+                Op::PopScope => {
+                    let env = self.env_at(1);
+                    self.frames.last_mut().expect("frame").env = env;
+                }
                 Op::PushGlobal(slot) => match self.space.globals[slot as usize].value {
                     Some(v) => self.stack.push(v),
                     None => call!(self.global_miss(slot)),
@@ -705,8 +718,20 @@ impl Interp {
                         if !want {
                             pc = t as usize;
                         }
+                    } else if let Some(fb) = c.fallbacks.iter().find(|f| f.jump as usize == pc - 1) {
+                        // Not a Boolean: the ordinary send, with real blocks (SOM semantics).
+                        self.stack.push(v);
+                        let f = *self.frames.last().expect("frame");
+                        for &b in fb.blocks.iter() {
+                            let closure = self.new_block(&c.blocks[b as usize], &f);
+                            self.stack.push(closure);
+                        }
+                        pc = fb.end as usize;
+                        let sel = c.literals[fb.selector as usize];
+                        call!(self.send(sel, fb.blocks.len(), None, None));
                     } else {
-                        // Not a Boolean: ask it (`mustBeBoolean`), then retry this jump.
+                        // Not a Boolean, and the blocks use the method's variables: ask the
+                        // receiver (`mustBeBoolean`), then retry this jump.
                         self.stack.push(v);
                         pc -= 1;
                         let sel = self.sel.must_be_boolean;
