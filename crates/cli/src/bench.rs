@@ -22,6 +22,9 @@ pub struct BenchOptions {
     pub format: String,
     /// The espell binary to run.
     pub espell: PathBuf,
+    /// Directories put before the benchmark directory on the class path (e.g. SOM's
+    /// `Smalltalk/`, to run on SOM's core library instead of ours).
+    pub lib: Vec<PathBuf>,
 }
 
 /// One benchmark's measurements, in microseconds.
@@ -97,6 +100,12 @@ pub fn discover(dir: &Path) -> Vec<String> {
     names
 }
 
+fn class_path(opts: &BenchOptions) -> String {
+    let mut dirs: Vec<String> = opts.lib.iter().map(|d| d.display().to_string()).collect();
+    dirs.push(opts.dir.display().to_string());
+    dirs.join(":")
+}
+
 /// Parses `Name: iterations=1 runtime: 1234us` lines into microseconds.
 pub fn parse_runtimes(output: &str) -> Vec<u64> {
     output
@@ -112,7 +121,7 @@ pub fn run_one(opts: &BenchOptions, name: &str) -> BenchResult {
     let output = Command::new(&opts.espell)
         .arg("run")
         .arg("-cp")
-        .arg(&opts.dir)
+        .arg(class_path(opts))
         .arg("Harness")
         .arg(name)
         .arg(total.to_string())

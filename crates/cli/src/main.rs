@@ -74,6 +74,10 @@ enum Command {
         /// The benchmark directory.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Library directories searched before the benchmarks (e.g. SOM's Smalltalk/ to
+        /// run on SOM's core library).
+        #[arg(long, value_name = "DIRS")]
+        lib: Option<String>,
     },
     /// The main demonstration.
     Demo,
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
             inner,
             format,
             dir,
+            lib,
         } => {
             let dir = dir.unwrap_or_else(bench::default_bench_dir);
             let names = if names.is_empty() { bench::discover(&dir) } else { names };
@@ -138,6 +143,7 @@ fn main() -> ExitCode {
                 inner: inner.max(1),
                 format: format.clone(),
                 espell,
+                lib: lib.as_deref().map(setup::split_class_path).unwrap_or_default(),
             };
             let mut results = Vec::new();
             for n in &names {

@@ -272,7 +272,7 @@ impl Interp {
     }
 
     /// Pushes a frame for `code` whose receiver and arguments are on the stack.
-    pub fn activate(
+    pub(crate) fn activate(
         &mut self,
         code: *const Code,
         method: Value,
