@@ -39,6 +39,7 @@ enum Command {
         #[arg(long = "classpath", visible_alias = "cp", value_name = "DIRS")]
         cp: Option<String>,
         /// The expression (temporaries and statements).
+        #[arg(allow_hyphen_values = true)]
         source: String,
     },
     /// Interactive read-eval-print loop.

@@ -68,9 +68,21 @@ fn ret_double(interp: &mut Interp, argc: usize, d: f64) -> Result<(), VmError> {
     interp.prim_return(argc, v)
 }
 
+/// Both operands as SmallIntegers, if they are.
+#[inline(always)]
+fn small_pair(interp: &Interp, argc: usize) -> Option<(i64, i64)> {
+    Some((interp.receiver(argc).as_small()?, interp.arg(argc, 0).as_small()?))
+}
+
 macro_rules! arith {
-    ($name:ident, |$a:ident, $b:ident| $int:expr, |$x:ident, $y:ident| $dbl:expr) => {
+    ($name:ident, $checked:ident, |$a:ident, $b:ident| $int:expr, |$x:ident, $y:ident| $dbl:expr) => {
         fn $name(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+            if let Some((p, q)) = small_pair(interp, argc) {
+                if let Some(r) = p.$checked(q) {
+                    let v = interp.space.new_int(r);
+                    return interp.prim_return(argc, v);
+                }
+            }
             match operands(interp, argc)? {
                 ($a, Num::Int($b)) => ret_int(interp, argc, $int),
                 (a, Num::Dbl($y)) => {
@@ -82,11 +94,15 @@ macro_rules! arith {
     };
 }
 
-arith!(add, |a, b| a + b, |x, y| x + y);
-arith!(sub, |a, b| a - b, |x, y| x - y);
-arith!(mul, |a, b| a * b, |x, y| x * y);
+arith!(add, checked_add, |a, b| a + b, |x, y| x + y);
+arith!(sub, checked_sub, |a, b| a - b, |x, y| x - y);
+arith!(mul, checked_mul, |a, b| a * b, |x, y| x * y);
 
 fn div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if let Some(r) = small_pair(interp, argc).and_then(|(p, q)| p.checked_div(q)) {
+        let v = interp.space.new_int(r);
+        return interp.prim_return(argc, v);
+    }
     match operands(interp, argc)? {
         (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
         (a, Num::Int(b)) => ret_int(interp, argc, a / b),
@@ -106,6 +122,10 @@ fn double_div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn modulo(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if let Some(r) = small_pair(interp, argc).and_then(|(p, q)| p.checked_rem_euclid(q).map(|r| if q < 0 && r != 0 { r + q } else { r })) {
+        let v = interp.space.new_int(r);
+        return interp.prim_return(argc, v);
+    }
     match operands(interp, argc)? {
         (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
         (a, Num::Int(b)) => ret_int(interp, argc, a.mod_floor(&b)),
@@ -118,6 +138,10 @@ fn modulo(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn rem(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if let Some(r) = small_pair(interp, argc).and_then(|(p, q)| p.checked_rem(q)) {
+        let v = interp.space.new_int(r);
+        return interp.prim_return(argc, v);
+    }
     match operands(interp, argc)? {
         (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
         (a, Num::Int(b)) => ret_int(interp, argc, a % b),
@@ -133,16 +157,25 @@ fn int_operands(interp: &Interp, argc: usize) -> Result<(BigInt, BigInt), VmErro
 }
 
 fn bit_and(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if let Some((p, q)) = small_pair(interp, argc) {
+        return interp.prim_return(argc, Value::small(p & q));
+    }
     let (a, b) = int_operands(interp, argc)?;
     ret_int(interp, argc, a & b)
 }
 
 fn bit_or(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if let Some((p, q)) = small_pair(interp, argc) {
+        return interp.prim_return(argc, Value::small(p | q));
+    }
     let (a, b) = int_operands(interp, argc)?;
     ret_int(interp, argc, a | b)
 }
 
 fn bit_xor(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if let Some((p, q)) = small_pair(interp, argc) {
+        return interp.prim_return(argc, Value::small(p ^ q));
+    }
     let (a, b) = int_operands(interp, argc)?;
     ret_int(interp, argc, a ^ b)
 }
@@ -222,6 +255,9 @@ fn at_random(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn compare(interp: &Interp, argc: usize) -> Result<Option<Ordering>, VmError> {
+    if let Some((p, q)) = small_pair(interp, argc) {
+        return Ok(Some(p.cmp(&q)));
+    }
     let (a, b) = operands(interp, argc)?;
     Ok(match b {
         Num::Int(b) => Some(a.cmp(&b)),
@@ -244,6 +280,9 @@ comparison!(le, Some(Ordering::Less | Ordering::Equal));
 comparison!(ge, Some(Ordering::Greater | Ordering::Equal));
 
 fn eq(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if let Some((p, q)) = small_pair(interp, argc) {
+        return ret_bool(interp, argc, p == q);
+    }
     if num_of(interp, interp.arg(argc, 0)).is_none() {
         return ret_bool(interp, argc, false);
     }
@@ -252,6 +291,9 @@ fn eq(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn ne(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if let Some((p, q)) = small_pair(interp, argc) {
+        return ret_bool(interp, argc, p != q);
+    }
     if num_of(interp, interp.arg(argc, 0)).is_none() {
         return ret_bool(interp, argc, true);
     }

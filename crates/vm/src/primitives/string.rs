@@ -112,7 +112,7 @@ fn index_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let sub = text(interp, interp.arg(argc, 0))?;
     let i = match s.find(&sub) {
         Some(byte) => s[..byte].chars().count() as i64 + 1,
-        None => 0,
+        None => -1,
     };
     interp.prim_return(argc, Value::small(i))
 }
@@ -143,7 +143,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "primSubstringFrom:to:" => substring,
         "asUppercase" => as_uppercase,
         "asLowercase" => as_lowercase,
-        "indexOf:" => index_of,
+        "indexOf:" => index_of, // SOM answers -1 when absent
         "asString" => as_string,
         _ => return None,
     })
