@@ -1,5 +1,6 @@
 //! The interactive read-eval-print loop (`espell repl`).
 
+use crate::capture::Capture;
 use espell_vm::{Interp, VmError};
 use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
@@ -47,11 +48,18 @@ pub fn run(interp: &mut Interp) -> Result<(), String> {
     Ok(())
 }
 
-/// Evaluates one input and answers what to show: the value's printString or the error.
+/// Evaluates one input and answers what to show: what the program printed, then the
+/// value's printString or the error.
 pub fn evaluate(interp: &mut Interp, source: &str) -> String {
-    match interp.eval(source, "repl") {
+    let printed = Capture::default();
+    let out = std::mem::replace(&mut interp.out, Box::new(printed.clone()));
+    let err = std::mem::replace(&mut interp.err, Box::new(printed.clone()));
+    let result = match interp.eval(source, "repl") {
         Ok(v) => interp.print_string(v),
         Err(VmError::Exit(code)) => format!("(the program asked to exit with {code}; the REPL goes on)"),
         Err(e) => format!("error: {e}"),
-    }
+    };
+    interp.out = out;
+    interp.err = err;
+    format!("{}{result}", printed.text())
 }

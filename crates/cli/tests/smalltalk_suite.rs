@@ -5,7 +5,10 @@ use espell_cli::testrunner::{class_path_for, default_tests_dir, discover, run_te
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    if args.color.is_none() && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        args.color = Some(libtest_mimic::ColorSetting::Never);
+    }
     let dir = default_tests_dir();
     let tests = match discover(&dir) {
         Ok(t) => t,

@@ -122,7 +122,9 @@ fn double_div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn modulo(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    if let Some(r) = small_pair(interp, argc).and_then(|(p, q)| p.checked_rem_euclid(q).map(|r| if q < 0 && r != 0 { r + q } else { r })) {
+    if let Some(r) = small_pair(interp, argc)
+        .and_then(|(p, q)| p.checked_rem_euclid(q).map(|r| if q < 0 && r != 0 { r + q } else { r }))
+    {
         let v = interp.space.new_int(r);
         return interp.prim_return(argc, v);
     }

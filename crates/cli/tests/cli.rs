@@ -1,0 +1,151 @@
+//! The `espell` command end to end: examples, exit codes, error reports, REPL evaluation.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn espell(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_espell"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run espell")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn every_example_prints_its_expected_output() {
+    let dir = repo().join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "expected") {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let out = espell(&["run", "-cp", "examples", &name]);
+            assert!(out.status.success(), "{name}: {}", stderr(&out));
+            assert_eq!(stdout(&out), std::fs::read_to_string(&p).unwrap(), "{name}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "examples checked: {checked}");
+}
+
+#[test]
+fn hello_runs_by_class_name_and_by_path() {
+    let a = espell(&["run", "-cp", "examples", "Hello"]);
+    let b = espell(&["run", "examples/Hello.som"]);
+    assert_eq!(stdout(&a), "Hello, World from Espell!\n");
+    assert_eq!(stdout(&a), stdout(&b));
+}
+
+#[test]
+fn missing_class_is_a_one_line_error() {
+    let out = espell(&["run", "-cp", "examples", "NoSuchClass"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("NoSuchClass not found"), "{}", stderr(&out));
+}
+
+fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("espell-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn syntax_errors_name_file_line_and_column() {
+    let dir = scratch("syntax", &[("Broken.som", "Broken = (\n  run = ( ^ 3 + )\n)\n")]);
+    let out = espell(&["run", "-cp", dir.to_str().unwrap(), "Broken"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("Broken.som:2:"), "{err}");
+    assert!(err.contains("run = ( ^ 3 + )"), "the offending line is shown: {err}");
+}
+
+#[test]
+fn uncaught_errors_exit_nonzero_with_a_backtrace() {
+    let dir = scratch(
+        "uncaught",
+        &[(
+            "Boom.som",
+            "Boom = (\n  run = ( self deeper )\n  deeper = ( ^#(1 2) at: 5 )\n)\n",
+        )],
+    );
+    let out = espell(&["run", "-cp", dir.to_str().unwrap(), "Boom"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("out of bounds"), "{err}");
+    assert!(err.contains("Boom>>#deeper"), "{err}");
+}
+
+#[test]
+fn system_exit_sets_the_exit_code_and_arguments_arrive() {
+    let dir = scratch(
+        "exit",
+        &[(
+            "Args.som",
+            "Args = (\n  run: args = ( (args at: 2) println. system exit: (args at: 3) asInteger )\n)\n",
+        )],
+    );
+    let out = espell(&["run", "-cp", dir.to_str().unwrap(), "Args", "hello", "7"]);
+    assert_eq!(stdout(&out), "hello\n");
+    assert_eq!(out.status.code(), Some(7));
+}
+
+#[test]
+fn application_classes_shadow_the_core_library() {
+    let dir = scratch(
+        "shadow",
+        &[
+            ("Pair.som", "Pair = (\n  describe = ( ^'mine' )\n)\n"),
+            ("Main.som", "Main = (\n  run = ( Pair new describe println )\n)\n"),
+        ],
+    );
+    let out = espell(&["run", "-cp", dir.to_str().unwrap(), "Main"]);
+    assert_eq!(stdout(&out), "mine\n", "{}", stderr(&out));
+}
+
+#[test]
+fn eval_prints_the_value() {
+    let out = espell(&["eval", "(1 to: 10) inject: 0 into: [:a :b | a + b]"]);
+    assert_eq!(stdout(&out).trim(), "55");
+}
+
+#[test]
+fn repl_evaluates_and_goes_on_after_errors() {
+    let mut interp = espell_cli::setup::interpreter(vec![], None).unwrap();
+    assert_eq!(espell_cli::repl::evaluate(&mut interp, "3 + 4"), "7");
+    assert!(espell_cli::repl::evaluate(&mut interp, "3 foo").contains("foo"));
+    assert!(espell_cli::repl::evaluate(&mut interp, "3 +").starts_with("error"));
+    assert_eq!(espell_cli::repl::evaluate(&mut interp, "x := 5. x * 2"), "10");
+    assert_eq!(espell_cli::repl::evaluate(&mut interp, "x + 1"), "6");
+}
+
+#[test]
+fn test_command_ends_with_a_summary_line() {
+    let out = espell(&["test", "IntegerTest>>#testAdd"]);
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.ends_with("0 failed"), "{text}");
+}
+
+#[test]
+fn help_is_available_for_every_command() {
+    for cmd in ["run", "repl", "test", "bench", "eval", "demo"] {
+        let out = espell(&[cmd, "--help"]);
+        assert!(out.status.success(), "{cmd}");
+        assert!(stdout(&out).contains("Usage"), "{cmd}");
+    }
+}
