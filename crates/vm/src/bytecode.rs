@@ -143,6 +143,19 @@ pub struct Fallback {
     pub end: u32,
 }
 
+/// Methods simple enough to run without a frame (recognized by the compiler).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Trivial {
+    /// `^self` (also an empty method).
+    ReturnSelf,
+    /// `^fieldN`.
+    Getter(u16),
+    /// `fieldN := arg` (answers self).
+    Setter(u16),
+    /// `^literal` (a constant: nil, true, false, a SmallInteger or a literal).
+    Constant(Value),
+}
+
 /// A unit of compiled code: a method body or a block body.
 pub struct Code {
     /// The instructions.
@@ -166,6 +179,8 @@ pub struct Code {
     pub lines: Box<[u32]>,
     /// Real-send fallbacks of inlined conditionals, by jump index.
     pub fallbacks: Box<[Fallback]>,
+    /// Set for methods that run without a frame.
+    pub trivial: Option<Trivial>,
 }
 
 impl Code {
@@ -192,6 +207,7 @@ impl Code {
             env_args: Box::new([]),
             lines: Box::new([]),
             fallbacks: Box::new([]),
+            trivial: None,
         }
     }
 }

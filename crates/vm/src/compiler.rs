@@ -8,7 +8,7 @@
 //! `ifTrue:` and friends, `and:`/`or:`, `whileTrue:`/`whileFalse:`, `to:do:` and
 //! `to:by:do:` are inlined when their block arguments are literal blocks of the right arity.
 
-use crate::bytecode::{Code, Fallback, InlineCache, Method, Op};
+use crate::bytecode::{Code, Fallback, InlineCache, Method, Op, Trivial};
 use crate::object::Body;
 use crate::space::{Space, Special};
 use crate::value::Value;
@@ -442,6 +442,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             env_args: f.env_args.into_boxed_slice(),
             lines: f.lines.into_boxed_slice(),
             fallbacks: f.fallbacks.into_boxed_slice(),
+            trivial: None,
         }
     }
 
@@ -962,7 +963,27 @@ pub fn compile_code(
             return Err(gen.error(span, format!("duplicate parameter name '{p}'")));
         }
     }
-    gen.function(params, body, false, span)
+    let mut code = gen.function(params, body, false, span)?;
+    code.trivial = trivial_shape(&code, gen.space);
+    Ok(code)
+}
+
+/// Recognizes methods that can run without a frame.
+fn trivial_shape(code: &Code, space: &Space) -> Option<Trivial> {
+    if code.env_size != 0 || code.num_temps != 0 {
+        return None;
+    }
+    match (&*code.ops, code.num_args) {
+        ([Op::ReturnSelf], _) => Some(Trivial::ReturnSelf),
+        ([Op::PushField(i), Op::ReturnTop], 0) => Some(Trivial::Getter(*i)),
+        ([Op::PushLocal(0), Op::PopField(i), Op::ReturnSelf], 1) => Some(Trivial::Setter(*i)),
+        ([Op::PushNil, Op::ReturnTop], _) => Some(Trivial::Constant(space.nil())),
+        ([Op::PushTrue, Op::ReturnTop], _) => Some(Trivial::Constant(space.special(Special::True))),
+        ([Op::PushFalse, Op::ReturnTop], _) => Some(Trivial::Constant(space.special(Special::False))),
+        ([Op::PushInt(n), Op::ReturnTop], _) => Some(Trivial::Constant(Value::small(*n as i64))),
+        ([Op::PushLiteral(k), Op::ReturnTop], _) => Some(Trivial::Constant(code.literals[*k as usize])),
+        _ => None,
+    }
 }
 
 /// Compiles a literal block on its own, as a function with no enclosing variables.

@@ -5,7 +5,7 @@
 //! primitives) is a call out of the loop; the loop itself keeps `pc`, the code unit and the
 //! frame base in locals and writes `pc` back to the frame only before such calls.
 
-use crate::bytecode::{Code, InlineCache, Method, Op};
+use crate::bytecode::{Code, InlineCache, Method, Op, Trivial};
 use crate::error::VmError;
 use crate::loader::Loader;
 use crate::object::{BlockClosure, Body, HomeRef};
@@ -19,6 +19,19 @@ use std::time::Instant;
 /// A primitive: reads its receiver and `argc` arguments from the top of the stack and either
 /// replaces them with its result or activates a frame.
 pub type PrimFn = fn(&mut Interp, usize) -> Result<(), VmError>;
+
+/// Entries of the global method lookup cache (a power of two).
+const LOOKUP_CACHE_SIZE: usize = 2048;
+
+/// A global lookup cache entry: (class, selector) → method, valid for one space epoch.
+#[derive(Clone, Copy)]
+struct LookupEntry {
+    class: Value,
+    selector: Value,
+    epoch: u32,
+    method: *const Method,
+    method_value: Value,
+}
 
 /// Default limit on nested activations; deeper recursion is a Smalltalk-level error.
 pub const DEFAULT_MAX_DEPTH: usize = 100_000;
@@ -83,6 +96,7 @@ pub struct Interp {
     pub started: Instant,
     /// State of `atRandom`.
     pub random_state: u64,
+    lookup_cache: Box<[LookupEntry]>,
     next_serial: u64,
 }
 
@@ -234,22 +248,40 @@ impl Interp {
                 return self.invoke(m, e.method_value, argc);
             }
         }
-        match self.space.lookup(class, selector) {
-            Some(mv) => {
-                let m = self
-                    .space
-                    .method_of(mv)
-                    .expect("method dictionaries hold methods")
-                    .clone();
+        let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 1) as usize & (LOOKUP_CACHE_SIZE - 1);
+        let entry = self.lookup_cache[slot];
+        let found = if entry.class == class && entry.selector == selector && entry.epoch == self.space.epoch {
+            Some((entry.method, entry.method_value))
+        } else {
+            match self.space.lookup(class, selector) {
+                Some(mv) => {
+                    let m = Rc::as_ptr(self.space.method_of(mv).expect("method dictionaries hold methods"));
+                    self.lookup_cache[slot] = LookupEntry {
+                        class,
+                        selector,
+                        epoch: self.space.epoch,
+                        method: m,
+                        method_value: mv,
+                    };
+                    Some((m, mv))
+                }
+                None => None,
+            }
+        };
+        match found {
+            Some((m, mv)) => {
                 if let Some(cache) = cache {
                     cache.set(InlineCache {
                         class,
                         epoch: self.space.epoch,
-                        method: Rc::as_ptr(&m),
+                        method: m,
                         method_value: mv,
                     });
                 }
-                self.invoke(&m, mv, argc)
+                // The method object is alive: a class holds it, and the epoch check above
+                // guarantees no collection freed it since it was cached.
+                let m = unsafe { &*m };
+                self.invoke(m, mv, argc)
             }
             None => self.does_not_understand(selector, argc),
         }
@@ -261,6 +293,11 @@ impl Interp {
         if let Some(p) = m.primitive {
             return p(self, argc);
         }
+        if let Some(t) = m.code.trivial {
+            if let Some(v) = self.run_trivial(t, argc) {
+                return self.prim_return(argc, v);
+            }
+        }
         if m.code.num_args as usize != argc {
             return Err(self.error(format!(
                 "wrong number of arguments for #{}",
@@ -269,6 +306,25 @@ impl Interp {
         }
         let nil = self.nil();
         self.activate(Rc::as_ptr(&m.code), mv, nil, argc, None)
+    }
+
+    /// Runs a frameless method; `None` when the receiver does not fit (e.g. a getter on
+    /// an object without that field), in which case a real frame reports the problem.
+    #[inline(always)]
+    fn run_trivial(&mut self, t: Trivial, argc: usize) -> Option<Value> {
+        let rcv = self.receiver(argc);
+        match t {
+            Trivial::ReturnSelf => Some(rcv),
+            Trivial::Constant(v) => Some(v),
+            Trivial::Getter(i) if !rcv.is_small() => self.space.heap.get(rcv).fields.get(i as usize).copied(),
+            Trivial::Setter(i) if !rcv.is_small() => {
+                let v = self.arg(argc, 0);
+                let slot = self.space.heap.get_mut(rcv).fields.get_mut(i as usize)?;
+                *slot = v;
+                Some(rcv)
+            }
+            _ => None,
+        }
     }
 
     /// Pushes a frame for `code` whose receiver and arguments are on the stack.
@@ -822,6 +878,17 @@ impl Interp {
             max_depth: DEFAULT_MAX_DEPTH,
             started: Instant::now(),
             random_state: 0x2545_F491_4F6C_DD1D,
+            lookup_cache: vec![
+                LookupEntry {
+                    class: Value::small(0),
+                    selector: Value::small(0),
+                    epoch: 0,
+                    method: std::ptr::null(),
+                    method_value: Value::small(0)
+                };
+                LOOKUP_CACHE_SIZE
+            ]
+            .into_boxed_slice(),
             next_serial: 1,
         }
     }

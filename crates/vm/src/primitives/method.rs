@@ -30,6 +30,10 @@ fn invoke_on_with(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         None if interp.arg(argc, 1) == interp.nil() => Vec::new(),
         None => return prim_fail("invokeOn:with: takes an Array of arguments"),
     };
+    let arity = crate::loader::selector_arity(&interp.space.name_of(m.selector)) as usize;
+    if arity != args.len() {
+        return prim_fail(format!("this method takes {arity} arguments, not {}", args.len()));
+    }
     let n = interp.stack.len() - 1 - argc;
     interp.stack.truncate(n);
     interp.stack.push(target);

@@ -126,6 +126,11 @@ fn resend(interp: &mut Interp, argc: usize, sel: Value, args: &[Value], from: Op
     } else {
         sel
     };
+    let name = interp.space.name_of(sel);
+    let arity = crate::loader::selector_arity(&name) as usize;
+    if arity != args.len() {
+        return prim_fail(format!("#{name} takes {arity} arguments, not {}", args.len()));
+    }
     let n = interp.stack.len() - argc;
     interp.stack.truncate(n);
     interp.stack.extend_from_slice(args);
