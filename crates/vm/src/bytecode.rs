@@ -83,6 +83,14 @@ pub enum Op {
     JumpIfTrue(u32),
     /// Pop; jump if it is false.
     JumpIfFalse(u32),
+    /// Inlined `to:do:` test: when locals `counter` and `limit` are SmallIntegers, either
+    /// skip the generic test that follows (4 instructions, ending in `JumpIfFalse exit`)
+    /// or jump to its exit; otherwise fall into the generic test. `true` counts up.
+    ForTest(u16, u16, bool),
+    /// Inlined `to:do:` increment: when local `counter` is a SmallInteger, add the step and
+    /// jump to the target of the `JumpBack` that ends the generic increment (4 instructions
+    /// later); otherwise fall into the generic increment.
+    ForIncr(u16, i16),
     /// Return the top from the current frame to its caller.
     ReturnTop,
     /// Return the receiver.

@@ -384,6 +384,25 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(self.vars.len() - 1)
     }
 
+    /// Declares the parameter of an inlined block. When `alias` is given and the variable
+    /// is not captured, the parameter is just another name for that stack slot.
+    fn declare_param_of_inlined(&mut self, name: &str, alias: Option<u16>, span: Span) -> CResult<usize> {
+        let captured = self.analysis.captured.get(self.next_var).copied().unwrap_or(false);
+        match alias {
+            Some(slot) if !captured => {
+                self.next_var += 1;
+                let scope = self.scopes.len() - 1;
+                self.vars.push(Var {
+                    name: name.to_string(),
+                    scope,
+                    loc: Loc::Stack(slot),
+                });
+                Ok(self.vars.len() - 1)
+            }
+            _ => self.declare(name, false, span),
+        }
+    }
+
     fn new_slot(&mut self, span: Span) -> CResult<u16> {
         let f = self.f();
         if f.next_slot == u16::MAX {
@@ -539,7 +558,10 @@ impl<'a, 'b> Gen<'a, 'b> {
     }
 
     /// Compiles an inlined literal block; leaves its value on the stack.
-    fn inline_block(&mut self, b: &Block, span: Span, param_value_slot: Option<u16>) -> CResult<()> {
+    /// Compiles an inlined literal block. With `keep_value` its value is left on the stack;
+    /// loop bodies discard it. `param_value_slot` holds the value of the (single) parameter:
+    /// a parameter that is neither captured nor assigned simply names that slot.
+    fn inline_block(&mut self, b: &Block, span: Span, param_value_slot: Option<u16>, keep_value: bool) -> CResult<()> {
         let mark = self.vars.len();
         // An inlined block whose variables are captured gets a fresh environment on every
         // entry, so closures made in different loop iterations see different variables.
@@ -550,8 +572,13 @@ impl<'a, 'b> Gen<'a, 'b> {
             None
         };
         for p in &b.params {
-            let v = self.declare(p, false, span)?;
-            if let Some(src) = param_value_slot {
+            let alias = param_value_slot.filter(|_| !assigns_to(&b.body, p));
+            let v = self.declare_param_of_inlined(p, alias, span)?;
+            if let (Some(src), Loc::Env(_)) = (param_value_slot, self.vars[v].loc) {
+                self.emit(Op::PushLocal(src));
+                let loc = self.vars[v].loc;
+                self.store_loc(loc, 0, true);
+            } else if let (Some(src), None) = (param_value_slot, alias) {
                 self.emit(Op::PushLocal(src));
                 let loc = self.vars[v].loc;
                 self.store_loc(loc, 0, true);
@@ -559,7 +586,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
         self.locals(&b.body, span, false)?;
         let stmts = &b.body.stmts;
-        if stmts.is_empty() {
+        if stmts.is_empty() && keep_value {
             self.emit(Op::PushNil);
         }
         for (i, s) in stmts.iter().enumerate() {
@@ -567,11 +594,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             match s {
                 Stmt::Return(e) => {
                     self.return_expr(e)?;
-                    if last {
+                    if last && keep_value {
                         self.emit(Op::PushNil); // unreachable; keeps the stack shape
                     }
                 }
-                Stmt::Expr(e) if last => self.expr(e)?,
+                Stmt::Expr(e) if last && keep_value => self.expr(e)?,
                 Stmt::Expr(e) => self.effect(e)?,
             }
         }
@@ -797,7 +824,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.expr(recv)?;
                 let on_true = matches!(kind, Inline::IfTrue | Inline::And);
                 let skip = self.emit(if on_true { Op::JumpIfFalse(0) } else { Op::JumpIfTrue(0) });
-                self.inline_block(arg(0), span, None)?;
+                self.inline_block(arg(0), span, None, true)?;
                 let end = self.emit(Op::Jump(0));
                 let t = self.here();
                 self.patch(skip, t);
@@ -818,25 +845,24 @@ impl<'a, 'b> Gen<'a, 'b> {
                 } else {
                     Op::JumpIfTrue(0)
                 });
-                self.inline_block(arg(0), span, None)?;
+                self.inline_block(arg(0), span, None, true)?;
                 let end = self.emit(Op::Jump(0));
                 let t = self.here();
                 self.patch(skip, t);
-                self.inline_block(arg(1), span, None)?;
+                self.inline_block(arg(1), span, None, true)?;
                 let t = self.here();
                 self.patch(end, t);
                 self.record_fallback(skip, &msg.selector, fallback, t, span)?;
             }
             Inline::WhileTrue | Inline::WhileFalse => {
                 let top = self.here();
-                self.inline_block(block_of(recv), span, None)?;
+                self.inline_block(block_of(recv), span, None, true)?;
                 let exit = self.emit(if kind == Inline::WhileTrue {
                     Op::JumpIfFalse(0)
                 } else {
                     Op::JumpIfTrue(0)
                 });
-                self.inline_block(arg(0), span, None)?;
-                self.emit(Op::Pop);
+                self.inline_block(arg(0), span, None, false)?;
                 self.emit(Op::JumpBack(top));
                 let t = self.here();
                 self.patch(exit, t);
@@ -857,6 +883,8 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.expr(&msg.args[0])?;
                 self.emit(Op::PopLocal(limit));
                 let top = self.here();
+                // Fast path for SmallIntegers; otherwise it falls into the generic test.
+                self.emit(Op::ForTest(counter, limit, step > 0));
                 self.emit(Op::PushLocal(counter));
                 self.emit(Op::PushLocal(limit));
                 let c = self.cache(span)?;
@@ -864,8 +892,10 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.literal(le, span)?;
                 self.emit(if step > 0 { Op::Le(c) } else { Op::Ge(c) });
                 let exit = self.emit(Op::JumpIfFalse(0));
-                self.inline_block(body, span, Some(counter))?;
-                self.emit(Op::Pop);
+                self.inline_block(body, span, Some(counter), false)?;
+                if let Ok(small_step) = i16::try_from(step) {
+                    self.emit(Op::ForIncr(counter, small_step));
+                }
                 self.emit(Op::PushLocal(counter));
                 self.emit(Op::PushInt(step as i32));
                 let c = self.cache(span)?;
@@ -1003,6 +1033,22 @@ fn compile_detached_block(space: &mut Space, input: &CompileInput, b: &Block, sp
         line: 0,
     };
     gen.function(&b.params, &b.body, true, span)
+}
+
+/// True if `body` (or any block inside it) assigns to `name`.
+fn assigns_to(body: &AstBody, name: &str) -> bool {
+    fn expr(e: &Expr, name: &str) -> bool {
+        match &e.kind {
+            ExprKind::Assign(n, v) => n == name || expr(v, name),
+            ExprKind::Send(r, m) => expr(r, name) || m.args.iter().any(|a| expr(a, name)),
+            ExprKind::Cascade(r, ms) => expr(r, name) || ms.iter().flat_map(|m| m.args.iter()).any(|a| expr(a, name)),
+            ExprKind::Block(b) => assigns_to(&b.body, name),
+            _ => false,
+        }
+    }
+    body.stmts.iter().any(|s| match s {
+        Stmt::Expr(e) | Stmt::Return(e) => expr(e, name),
+    })
 }
 
 /// Every variable name an expression mentions (read or assigned), declared inside or not.

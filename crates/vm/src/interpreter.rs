@@ -20,6 +20,13 @@ use std::time::Instant;
 /// replaces them with its result or activates a frame.
 pub type PrimFn = fn(&mut Interp, usize) -> Result<(), VmError>;
 
+/// The instructions of a code unit referenced by a frame.
+#[inline(always)]
+fn code_ops<'a>(code: *const Code) -> &'a [Op] {
+    // Frames keep their code alive (see `Frame::code`).
+    unsafe { &(*code).ops }
+}
+
 /// Entries of the global method lookup cache (a power of two).
 const LOOKUP_CACHE_SIZE: usize = 2048;
 
@@ -792,6 +799,30 @@ impl Interp {
                         pc -= 1;
                         let sel = self.sel.must_be_boolean;
                         call!(self.send(sel, 0, None, None));
+                    }
+                }
+                Op::ForTest(counter, limit, up) => {
+                    let c = self.stack[bp + 1 + counter as usize];
+                    let l = self.stack[bp + 1 + limit as usize];
+                    if c.is_small() && l.is_small() {
+                        let (c, l) = (c.small_unchecked(), l.small_unchecked());
+                        if if up { c <= l } else { c >= l } {
+                            pc += 4;
+                        } else if let Op::JumpIfFalse(exit) = code_ops(code)[pc + 3] {
+                            pc = exit as usize;
+                        }
+                    }
+                }
+                Op::ForIncr(counter, step) => {
+                    let slot = bp + 1 + counter as usize;
+                    if let Some(c) = self.stack[slot].as_small() {
+                        if let Some(next) = Value::try_small(c + step as i64) {
+                            if let Op::JumpBack(top) = code_ops(code)[pc + 4] {
+                                self.stack[slot] = next;
+                                pc = top as usize;
+                                safepoint!();
+                            }
+                        }
                     }
                 }
                 Op::ReturnTop => {
