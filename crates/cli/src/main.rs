@@ -85,9 +85,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // SOM spells the class-path flag `-cp`, which clap would read as `-c p`.
-    let args = std::env::args_os().map(|a| if a == "-cp" { "--classpath".into() } else { a });
-    let cli = Cli::parse_from(args);
+    let cli = Cli::parse_from(som_style_args(std::env::args_os().collect()));
     match cli.command {
         Command::Run {
             cp,
@@ -160,6 +158,32 @@ fn main() -> ExitCode {
         }
         Command::Demo => demo(),
     }
+}
+
+/// SOM spells the class-path flag `-cp`, which clap would read as `-c p`: rewrite it to
+/// `--classpath`, but only among espell's own options (not in the program's arguments,
+/// which start at the first positional argument after the subcommand).
+fn som_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const TAKES_VALUE: &[&str] = &["-cp", "--cp", "--classpath", "--core", "--dir", "--lib", "--format", "--iterations", "--warmup", "--inner"];
+    let mut out = Vec::with_capacity(args.len());
+    let mut positionals = 0;
+    let mut value_next = false;
+    for a in args {
+        let text = a.to_string_lossy().into_owned();
+        if positionals >= 3 {
+            out.push(a); // program name and its arguments: untouched
+            continue;
+        }
+        if value_next {
+            value_next = false;
+        } else if text.starts_with('-') {
+            value_next = TAKES_VALUE.contains(&text.as_str());
+        } else {
+            positionals += 1; // espell, the subcommand, the program
+        }
+        out.push(if text == "-cp" { "--classpath".into() } else { a });
+    }
+    out
 }
 
 fn run(cp: Option<String>, core: Option<PathBuf>, program: &str, args: &[String]) -> ExitCode {

@@ -118,6 +118,13 @@ fn application_classes_shadow_the_core_library() {
 }
 
 #[test]
+fn program_arguments_are_passed_through_untouched() {
+    let dir = scratch("passthrough", &[("Echo.som", "Echo = (\n  run: args = ( (args at: 2) println. (args at: 3) println )\n)\n")]);
+    let out = espell(&["run", "-cp", dir.to_str().unwrap(), "Echo", "-cp", "--help"]);
+    assert_eq!(stdout(&out), "-cp\n--help\n", "{}", stderr(&out));
+}
+
+#[test]
 fn eval_prints_the_value() {
     let out = espell(&["eval", "(1 to: 10) inject: 0 into: [:a :b | a + b]"]);
     assert_eq!(stdout(&out).trim(), "55");
