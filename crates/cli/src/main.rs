@@ -164,7 +164,18 @@ fn main() -> ExitCode {
 /// `--classpath`, but only among espell's own options (not in the program's arguments,
 /// which start at the first positional argument after the subcommand).
 fn som_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const TAKES_VALUE: &[&str] = &["-cp", "--cp", "--classpath", "--core", "--dir", "--lib", "--format", "--iterations", "--warmup", "--inner"];
+    const TAKES_VALUE: &[&str] = &[
+        "-cp",
+        "--cp",
+        "--classpath",
+        "--core",
+        "--dir",
+        "--lib",
+        "--format",
+        "--iterations",
+        "--warmup",
+        "--inner",
+    ];
     let mut out = Vec::with_capacity(args.len());
     let mut positionals = 0;
     let mut value_next = false;

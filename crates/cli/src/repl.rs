@@ -8,6 +8,9 @@ use rustyline::DefaultEditor;
 /// Reads expressions until end of input, evaluating each and printing its value. Input that
 /// ends inside a bracket, string or comment continues on the next line.
 pub fn run(interp: &mut Interp) -> Result<(), String> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return run_piped(interp, std::io::stdin().lock());
+    }
     let mut editor = DefaultEditor::new().map_err(|e| format!("cannot start the line editor: {e}"))?;
     let history = std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".espell_history"));
     if let Some(h) = &history {
@@ -44,6 +47,32 @@ pub fn run(interp: &mut Interp) -> Result<(), String> {
     }
     if let Some(h) = &history {
         let _ = editor.save_history(h);
+    }
+    Ok(())
+}
+
+/// The REPL without a terminal (input piped in): no prompts or line editing; each
+/// complete input is evaluated and its result printed on a line of its own.
+pub fn run_piped(interp: &mut Interp, input: impl std::io::BufRead) -> Result<(), String> {
+    let mut pending = String::new();
+    for line in input.lines() {
+        let line = line.map_err(|e| format!("input error: {e}"))?;
+        if !pending.is_empty() {
+            pending.push('\n');
+        }
+        pending.push_str(&line);
+        if pending.trim().is_empty() {
+            pending.clear();
+            continue;
+        }
+        if matches!(espell_syntax::parse_expression(&pending, "repl"), Err(d) if d.incomplete) {
+            continue;
+        }
+        let source = std::mem::take(&mut pending);
+        println!("{}", evaluate(interp, &source));
+    }
+    if !pending.trim().is_empty() {
+        println!("{}", evaluate(interp, &pending));
     }
     Ok(())
 }

@@ -119,7 +119,13 @@ fn application_classes_shadow_the_core_library() {
 
 #[test]
 fn program_arguments_are_passed_through_untouched() {
-    let dir = scratch("passthrough", &[("Echo.som", "Echo = (\n  run: args = ( (args at: 2) println. (args at: 3) println )\n)\n")]);
+    let dir = scratch(
+        "passthrough",
+        &[(
+            "Echo.som",
+            "Echo = (\n  run: args = ( (args at: 2) println. (args at: 3) println )\n)\n",
+        )],
+    );
     let out = espell(&["run", "-cp", dir.to_str().unwrap(), "Echo", "-cp", "--help"]);
     assert_eq!(stdout(&out), "-cp\n--help\n", "{}", stderr(&out));
 }
@@ -138,6 +144,34 @@ fn repl_evaluates_and_goes_on_after_errors() {
     assert!(espell_cli::repl::evaluate(&mut interp, "3 +").starts_with("error"));
     assert_eq!(espell_cli::repl::evaluate(&mut interp, "x := 5. x * 2"), "10");
     assert_eq!(espell_cli::repl::evaluate(&mut interp, "x + 1"), "6");
+}
+
+#[test]
+fn repl_reads_piped_input_with_multi_line_expressions() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .arg("repl")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"3 + 4\n(1 to: 10) inject: 0 into: [:a :b | a + b]\n[:x |\n  x * 2] value: 21\n3 foo\n'still here'\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success());
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines[0], "7");
+    assert_eq!(lines[1], "55");
+    assert_eq!(lines[2], "42");
+    assert!(text.contains("foo"), "{text}");
+    assert_eq!(*lines.last().unwrap(), "'still here'");
 }
 
 #[test]

@@ -31,9 +31,14 @@ fn num_args(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 /// Restarts the sending method from its first instruction (SOM's `whileTrue:` uses it).
 fn restart(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if interp.frames.is_empty() {
+        return prim_fail("restart must be sent from a method");
+    }
     interp.stack.truncate(interp.stack.len() - 1 - argc);
     let nil = interp.nil();
-    let frame = interp.frames.last_mut().expect("restart is sent from a method");
+    let Some(frame) = interp.frames.last_mut() else {
+        return prim_fail("no frame to restart");
+    };
     let code = unsafe { &*frame.code };
     let keep = frame.bp as usize + 1 + code.num_args as usize;
     frame.pc = 0;
