@@ -27,6 +27,8 @@ pub struct CompileInput<'a> {
     pub source: &'a str,
     /// Whether assigning an undeclared name creates a global (REPL) instead of an error.
     pub allow_global_assign: bool,
+    /// Line starts of `source` (built once per file).
+    pub lines: &'a LineMap,
 }
 
 /// Maps byte offsets to 1-based lines and columns.
@@ -290,7 +292,7 @@ struct Func {
 struct Gen<'a, 'b> {
     space: &'a mut Space,
     input: &'a CompileInput<'b>,
-    lines: LineMap,
+    lines: &'a LineMap,
     analysis: Analysis,
     next_var: usize,
     next_scope: usize,
@@ -979,7 +981,7 @@ pub fn compile_code(
     let mut gen = Gen {
         space,
         input,
-        lines: LineMap::new(input.source),
+        lines: input.lines,
         analysis,
         next_var: 0,
         next_scope: 0,
@@ -1023,7 +1025,7 @@ fn compile_detached_block(space: &mut Space, input: &CompileInput, b: &Block, sp
     let mut gen = Gen {
         space,
         input,
-        lines: LineMap::new(input.source),
+        lines: input.lines,
         analysis,
         next_var: 0,
         next_scope: 0,
@@ -1092,7 +1094,7 @@ pub fn compile_method(
     let start = def.span.start as usize;
     let end = (def.span.end as usize).min(input.source.len());
     let source: Rc<str> = input.source.get(start..end).unwrap_or("").into();
-    let first_line = LineMap::new(input.source).line(start);
+    let first_line = input.lines.line(start);
     let method = Method {
         selector,
         holder: Cell::new(holder),

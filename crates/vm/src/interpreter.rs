@@ -20,12 +20,9 @@ use std::time::Instant;
 /// replaces them with its result or activates a frame.
 pub type PrimFn = fn(&mut Interp, usize) -> Result<(), VmError>;
 
-/// The instructions of a code unit referenced by a frame.
-#[inline(always)]
-fn code_ops<'a>(code: *const Code) -> &'a [Op] {
-    // Frames keep their code alive (see `Frame::code`).
-    unsafe { &(*code).ops }
-}
+/// Stack slots reserved beyond one per instruction (the non-Boolean fallback of an inlined
+/// conditional pushes its receiver and up to two blocks).
+const STACK_SLACK: usize = 16;
 
 /// Entries of the global method lookup cache (a power of two).
 const LOOKUP_CACHE_SIZE: usize = 2048;
@@ -352,6 +349,8 @@ impl Interp {
         let c = unsafe { &*code };
         let bp = self.stack.len() - 1 - argc;
         let nil = self.nil();
+        // Room for everything this frame can push (the run loop writes without checks).
+        self.stack.reserve(c.num_temps as usize + c.ops.len() + STACK_SLACK);
         for _ in 0..c.num_temps {
             self.stack.push(nil);
         }
@@ -432,8 +431,7 @@ impl Interp {
         }
     }
 
-    fn new_block(&mut self, code: &Rc<Code>, frame: &Frame) -> Value {
-        let receiver = self.stack[frame.bp as usize];
+    fn new_block(&mut self, code: &Rc<Code>, frame: &Frame, receiver: Value) -> Value {
         let n = code.num_args as usize;
         let class = match n {
             0 => self.space.special(Special::Block1Class),
@@ -536,22 +534,42 @@ impl Interp {
     }
 
     /// Runs until the frame count drops to `base`, answering the value returned there.
+    ///
+    /// The operand stack is accessed through raw pointers (`sp` one past the top, `fp` the
+    /// receiver slot of the current frame). This is sound because `activate` reserves room
+    /// for every value a frame can push (at most one per instruction) before the frame
+    /// runs, and the vector's length is written back (`sync!`) before anything outside the
+    /// loop looks at or grows the stack; pointers are re-read afterwards (`load!`).
     pub fn run(&mut self, base: usize) -> Result<Value, VmError> {
         let mut code: *const Code;
         let mut pc: usize;
-        let mut bp: usize;
+        let mut sp: *mut Value;
+        let mut fp: *mut Value;
         macro_rules! load {
             () => {{
                 let f = self.frames.last().expect("frame");
                 code = f.code;
                 pc = f.pc as usize;
-                bp = f.bp as usize;
+                let stack_base = self.stack.as_mut_ptr();
+                // SAFETY: bp and len are within the stack vector.
+                unsafe {
+                    fp = stack_base.add(f.bp as usize);
+                    sp = stack_base.add(self.stack.len());
+                }
             }};
         }
-        macro_rules! save {
+        macro_rules! sync {
             () => {
-                self.frames.last_mut().expect("frame").pc = pc as u32
+                // SAFETY: sp points into the vector's allocation, at or below its capacity,
+                // and every slot below it is initialized.
+                unsafe { self.stack.set_len(sp.offset_from(self.stack.as_ptr()) as usize) }
             };
+        }
+        macro_rules! save {
+            () => {{
+                sync!();
+                self.frames.last_mut().expect("frame").pc = pc as u32;
+            }};
         }
         macro_rules! call {
             ($e:expr) => {{
@@ -573,14 +591,43 @@ impl Interp {
                 }
             }};
         }
+        // SAFETY (push/pop/top/local): see the function comment; the compiler guarantees
+        // that pops never go below the frame's temporaries and that locals exist.
+        macro_rules! push {
+            ($v:expr) => {{
+                let v: Value = $v;
+                unsafe {
+                    sp.write(v);
+                    sp = sp.add(1);
+                }
+            }};
+        }
         macro_rules! pop {
             () => {
-                self.stack.pop().expect("operand")
+                unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
+                }
             };
         }
         macro_rules! top {
             () => {
-                *self.stack.last().expect("operand")
+                unsafe { sp.sub(1).read() }
+            };
+        }
+        macro_rules! local {
+            ($i:expr) => {
+                unsafe { *fp.add(1 + $i as usize) }
+            };
+        }
+        macro_rules! set_local {
+            ($i:expr, $v:expr) => {
+                unsafe { *fp.add(1 + $i as usize) = $v }
+            };
+        }
+        macro_rules! receiver {
+            () => {
+                unsafe { *fp }
             };
         }
         macro_rules! safepoint {
@@ -593,17 +640,20 @@ impl Interp {
         }
         macro_rules! int_binop {
             ($index:expr, $cache:expr, |$a:ident, $b:ident| $small:expr, |$x:ident, $y:ident| $dbl:expr) => {{
-                let n = self.stack.len();
-                let ($a, $b) = (self.stack[n - 2], self.stack[n - 1]);
+                let ($a, $b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                 if $a.is_small() && $b.is_small() {
                     let ($a, $b) = ($a.small_unchecked(), $b.small_unchecked());
                     let r: Value = $small;
-                    self.stack.truncate(n - 1);
-                    self.stack[n - 2] = r;
+                    unsafe {
+                        sp = sp.sub(1);
+                        sp.sub(1).write(r);
+                    }
                 } else if let (Some($x), Some($y)) = (self.space.double_of($a), self.space.double_of($b)) {
                     let r: Value = $dbl;
-                    self.stack.truncate(n - 1);
-                    self.stack[n - 2] = r;
+                    unsafe {
+                        sp = sp.sub(1);
+                        sp.sub(1).write(r);
+                    }
                 } else {
                     let c = unsafe { &*code };
                     call!(self.binop_fallback($index, &c.caches[$cache as usize]));
@@ -616,33 +666,27 @@ impl Interp {
             let op = c.ops[pc];
             pc += 1;
             match op {
-                Op::PushSelf => {
-                    let v = self.stack[bp];
-                    self.stack.push(v);
-                }
-                Op::PushNil => self.stack.push(self.space.nil()),
-                Op::PushTrue => self.stack.push(self.space.special(Special::True)),
-                Op::PushFalse => self.stack.push(self.space.special(Special::False)),
-                Op::PushInt(i) => self.stack.push(Value::small(i as i64)),
-                Op::PushLiteral(i) => self.stack.push(c.literals[i as usize]),
-                Op::PushLocal(i) => {
-                    let v = self.stack[bp + 1 + i as usize];
-                    self.stack.push(v);
-                }
+                Op::PushSelf => push!(receiver!()),
+                Op::PushNil => push!(self.space.nil()),
+                Op::PushTrue => push!(self.space.special(Special::True)),
+                Op::PushFalse => push!(self.space.special(Special::False)),
+                Op::PushInt(i) => push!(Value::small(i as i64)),
+                Op::PushLiteral(i) => push!(c.literals[i as usize]),
+                Op::PushLocal(i) => push!(local!(i)),
                 Op::StoreLocal(i) => {
                     let v = top!();
-                    self.stack[bp + 1 + i as usize] = v;
+                    set_local!(i, v);
                 }
                 Op::PopLocal(i) => {
                     let v = pop!();
-                    self.stack[bp + 1 + i as usize] = v;
+                    set_local!(i, v);
                 }
                 Op::PushField(i) => {
-                    let r = self.stack[bp];
+                    let r = receiver!();
                     match self.field_slot(r, i) {
                         Some(slot) => {
                             let v = *slot;
-                            self.stack.push(v);
+                            push!(v);
                         }
                         None => {
                             save!();
@@ -652,7 +696,7 @@ impl Interp {
                 }
                 Op::StoreField(i) | Op::PopField(i) => {
                     let v = if matches!(op, Op::PopField(_)) { pop!() } else { top!() };
-                    let r = self.stack[bp];
+                    let r = receiver!();
                     match self.field_slot(r, i) {
                         Some(slot) => *slot = v,
                         None => {
@@ -667,7 +711,7 @@ impl Interp {
                         Body::Array(a) => a[i as usize],
                         _ => unreachable!("environments are arrays"),
                     };
-                    self.stack.push(v);
+                    push!(v);
                 }
                 Op::StoreEnv(hops, i) => {
                     let v = top!();
@@ -690,7 +734,7 @@ impl Interp {
                     self.frames.last_mut().expect("frame").env = env;
                 }
                 Op::PushGlobal(slot) => match self.space.globals[slot as usize].value {
-                    Some(v) => self.stack.push(v),
+                    Some(v) => push!(v),
                     None => call!(self.global_miss(slot)),
                 },
                 Op::StoreGlobal(slot) => {
@@ -699,17 +743,14 @@ impl Interp {
                 }
                 Op::PushBlock(i) => {
                     let f = *self.frames.last().expect("frame");
-                    let b = self.new_block(&c.blocks[i as usize], &f);
-                    self.stack.push(b);
+                    let b = self.new_block(&c.blocks[i as usize], &f, receiver!());
+                    push!(b);
                 }
-                Op::PushThisContext => self.stack.push(self.space.nil()),
+                Op::PushThisContext => push!(self.space.nil()),
                 Op::Pop => {
-                    self.stack.pop();
+                    pop!();
                 }
-                Op::Dup => {
-                    let v = top!();
-                    self.stack.push(v);
-                }
+                Op::Dup => push!(top!()),
                 Op::Send { sel, argc, cache } => {
                     safepoint!();
                     call!(self.send(
@@ -783,11 +824,11 @@ impl Interp {
                         }
                     } else if let Some(fb) = c.fallbacks.iter().find(|f| f.jump as usize == pc - 1) {
                         // Not a Boolean: the ordinary send, with real blocks (SOM semantics).
-                        self.stack.push(v);
+                        push!(v);
                         let f = *self.frames.last().expect("frame");
                         for &b in fb.blocks.iter() {
-                            let closure = self.new_block(&c.blocks[b as usize], &f);
-                            self.stack.push(closure);
+                            let closure = self.new_block(&c.blocks[b as usize], &f, receiver!());
+                            push!(closure);
                         }
                         pc = fb.end as usize;
                         let sel = c.literals[fb.selector as usize];
@@ -795,30 +836,28 @@ impl Interp {
                     } else {
                         // Not a Boolean, and the blocks use the method's variables: ask the
                         // receiver (`mustBeBoolean`), then retry this jump.
-                        self.stack.push(v);
+                        push!(v);
                         pc -= 1;
                         let sel = self.sel.must_be_boolean;
                         call!(self.send(sel, 0, None, None));
                     }
                 }
                 Op::ForTest(counter, limit, up) => {
-                    let c = self.stack[bp + 1 + counter as usize];
-                    let l = self.stack[bp + 1 + limit as usize];
-                    if c.is_small() && l.is_small() {
-                        let (c, l) = (c.small_unchecked(), l.small_unchecked());
-                        if if up { c <= l } else { c >= l } {
+                    let (n, l) = (local!(counter), local!(limit));
+                    if n.is_small() && l.is_small() {
+                        let (n, l) = (n.small_unchecked(), l.small_unchecked());
+                        if if up { n <= l } else { n >= l } {
                             pc += 4;
-                        } else if let Op::JumpIfFalse(exit) = code_ops(code)[pc + 3] {
+                        } else if let Op::JumpIfFalse(exit) = c.ops[pc + 3] {
                             pc = exit as usize;
                         }
                     }
                 }
                 Op::ForIncr(counter, step) => {
-                    let slot = bp + 1 + counter as usize;
-                    if let Some(c) = self.stack[slot].as_small() {
-                        if let Some(next) = Value::try_small(c + step as i64) {
-                            if let Op::JumpBack(top) = code_ops(code)[pc + 4] {
-                                self.stack[slot] = next;
+                    if let Some(n) = local!(counter).as_small() {
+                        if let Some(next) = Value::try_small(n + step as i64) {
+                            if let Op::JumpBack(top) = c.ops[pc + 4] {
+                                set_local!(counter, next);
                                 pc = top as usize;
                                 safepoint!();
                             }
@@ -827,10 +866,12 @@ impl Interp {
                 }
                 Op::ReturnTop => {
                     let v = pop!();
+                    sync!();
                     flow!(self.return_from_frame(v, base));
                 }
                 Op::ReturnSelf => {
-                    let v = self.stack[bp];
+                    let v = receiver!();
+                    sync!();
                     flow!(self.return_from_frame(v, base));
                 }
                 Op::ReturnNonLocal => {

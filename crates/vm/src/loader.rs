@@ -2,7 +2,7 @@
 //! parsing them, and turning class definitions into class objects with compiled methods.
 
 use crate::bytecode::{Code, Method};
-use crate::compiler::{compile_method, diagnostic_at, CompileInput};
+use crate::compiler::{compile_method, diagnostic_at, CompileInput, LineMap};
 use crate::error::VmError;
 use crate::interpreter::Interp;
 use crate::object::{Body, InstanceKind};
@@ -31,6 +31,16 @@ pub struct Loader {
     loading: HashSet<String>,
     /// System classes created by the bootstrap whose files are not loaded yet.
     pub shells: HashSet<String>,
+}
+
+/// A source text being compiled: its label, its text and its line table.
+pub struct SourceText<'a> {
+    /// The file label used in diagnostics and backtraces.
+    pub file: &'a str,
+    /// The whole text.
+    pub source: &'a str,
+    /// Line starts of `source`.
+    pub lines: LineMap,
 }
 
 /// A class file found on the path: a label for messages and its text.
@@ -200,12 +210,17 @@ impl Interp {
         self.space.set_global(sym, class);
         let field_names: Vec<String> = fields.iter().map(|&f| self.space.name_of(f)).collect();
         let class_field_names: Vec<String> = class_fields.iter().map(|&f| self.space.name_of(f)).collect();
+        let text = SourceText {
+            file,
+            source,
+            lines: LineMap::new(source),
+        };
         for m in &def.instance_methods {
-            let mv = self.build_method(&def.name, false, m, &field_names, class, file, source)?;
+            let mv = self.build_method(&def.name, false, m, &field_names, class, &text)?;
             self.space.install_method(class, mv);
         }
         for m in &def.class_methods {
-            let mv = self.build_method(&def.name, true, m, &class_field_names, meta, file, source)?;
+            let mv = self.build_method(&def.name, true, m, &class_field_names, meta, &text)?;
             self.space.install_method(meta, mv);
         }
         self.install_standard_primitives(&def.name, class, meta, file);
@@ -262,7 +277,6 @@ impl Interp {
     }
 
     /// Compiles one method definition (or binds its primitive) for `holder`.
-    #[allow(clippy::too_many_arguments)]
     pub fn build_method(
         &mut self,
         class_name: &str,
@@ -270,9 +284,9 @@ impl Interp {
         def: &MethodDef,
         fields: &[String],
         holder: Value,
-        file: &str,
-        source: &str,
+        text: &SourceText,
     ) -> Result<Value, VmError> {
+        let (file, source) = (text.file, text.source);
         match &def.body {
             MethodBody::Code(body) => {
                 let input = CompileInput {
@@ -280,6 +294,7 @@ impl Interp {
                     file,
                     source,
                     allow_global_assign: false,
+                    lines: &text.lines,
                 };
                 Ok(compile_method(&mut self.space, &input, def, body, holder)?)
             }
@@ -295,7 +310,7 @@ impl Interp {
                     primitive: Some(prim),
                     source: source.get(start..end).unwrap_or("").into(),
                     file: file.into(),
-                    first_line: crate::compiler::LineMap::new(source).line(start),
+                    first_line: text.lines.line(start),
                 };
                 let class = self.space.special(Special::PrimitiveClass);
                 Ok(self.space.new_with_body(class, Body::Method(Rc::new(method))))

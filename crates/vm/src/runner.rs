@@ -33,7 +33,9 @@ impl Interp {
     /// Undeclared variables assigned to become globals.
     pub fn eval(&mut self, source: &str, file: &str) -> Result<Value, VmError> {
         let body = espell_syntax::parse_expression(source, file)?;
+        let lines = crate::compiler::LineMap::new(source);
         let input = CompileInput {
+            lines: &lines,
             fields: &[],
             file,
             source,

@@ -2,7 +2,7 @@
 //! what compiles can be installed.
 
 use espell_syntax::{parse_method, MethodBody};
-use espell_vm::compiler::{compile_method, CompileInput};
+use espell_vm::compiler::{compile_method, CompileInput, LineMap};
 use espell_vm::{Interp, Loader};
 
 const SEEDS: &[&str] = &[
@@ -50,11 +50,13 @@ fn malformed_methods_never_panic_the_compiler() {
         let text: String = src.into_iter().collect();
         if let Ok(def) = parse_method(&text, "fuzz") {
             if let MethodBody::Code(body) = &def.body {
+                let lines = LineMap::new(&text);
                 let input = CompileInput {
                     fields: &fields,
                     file: "fuzz",
                     source: &text,
                     allow_global_assign: false,
+                    lines: &lines,
                 };
                 if compile_method(&mut interp.space, &input, &def, body, object).is_ok() {
                     compiled += 1;
