@@ -122,14 +122,7 @@ impl Interp {
             space.set_global(sym, value);
         }
         let binops = ["+", "-", "*", "<", ">", "<=", ">=", "="].map(|s| space.symbol(s));
-        let sel = Selectors {
-            binops,
-            dnu: space.symbol("doesNotUnderstand:arguments:"),
-            escaped_block: space.symbol("escapedBlock:"),
-            unknown_global: space.symbol("unknownGlobal:"),
-            must_be_boolean: space.symbol("mustBeBoolean"),
-            initialize: space.symbol("initialize:"),
-        };
+        let sel = Selectors { binops };
         for (s, name) in [
             (Special::DoesNotUnderstand, "doesNotUnderstand:arguments:"),
             (Special::EscapedBlock, "escapedBlock:"),

@@ -61,20 +61,11 @@ pub struct Frame {
     pub home: HomeRef,
 }
 
-/// Interned selectors the interpreter sends by itself.
+/// Interned selectors the interpreter's special instructions fall back to. (The selectors
+/// the VM sends on its own, like `doesNotUnderstand:arguments:`, are special objects.)
 pub struct Selectors {
     /// The fallback selectors of `Op::Add` … `Op::Eq`, in that order.
     pub binops: [Value; 8],
-    /// `doesNotUnderstand:arguments:`.
-    pub dnu: Value,
-    /// `escapedBlock:`.
-    pub escaped_block: Value,
-    /// `unknownGlobal:`.
-    pub unknown_global: Value,
-    /// `mustBeBoolean`.
-    pub must_be_boolean: Value,
-    /// `initialize:`.
-    pub initialize: Value,
 }
 
 /// An interpreter over one space: the space, the (single, for now) process's stacks, the
@@ -414,7 +405,7 @@ impl Interp {
         let args: Vec<Value> = self.stack.drain(n..).collect();
         let rcv = *self.stack.last().expect("receiver");
         let class = self.space.class_of(rcv);
-        let dnu = self.sel.dnu;
+        let dnu = self.space.special(Special::DoesNotUnderstand);
         match self.space.lookup(class, dnu) {
             Some(mv) => {
                 let array = self.space.new_array(args);
@@ -509,7 +500,7 @@ impl Interp {
         self.stack.pop();
         self.stack.push(receiver);
         self.stack.push(closure);
-        let sel = self.sel.escaped_block;
+        let sel = self.space.special(Special::EscapedBlock);
         self.send(sel, 1, None, None)?;
         Ok(Flow::Continue)
     }
@@ -524,7 +515,7 @@ impl Interp {
         let receiver = self.stack[self.frames.last().expect("frame").bp as usize];
         self.stack.push(receiver);
         self.stack.push(name);
-        let sel = self.sel.unknown_global;
+        let sel = self.space.special(Special::UnknownGlobal);
         self.send(sel, 1, None, None)
     }
 
@@ -838,7 +829,7 @@ impl Interp {
                         // receiver (`mustBeBoolean`), then retry this jump.
                         push!(v);
                         pc -= 1;
-                        let sel = self.sel.must_be_boolean;
+                        let sel = self.space.special(Special::MustBeBoolean);
                         call!(self.send(sel, 0, None, None));
                     }
                 }
