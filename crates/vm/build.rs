@@ -1,17 +1,16 @@
-//! Embeds the default core library (`smalltalk/core/*.som`) into the VM binary, so that
-//! `espell` runs from any directory.
+//! Embeds the default core library (`smalltalk/core/*.som`) and the hypervisor library
+//! (`smalltalk/hypervisor/*.som`) into the VM binary, so that `espell` runs from any
+//! directory.
 
 use std::env;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-fn main() {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let core = manifest.join("../../smalltalk/core");
-    println!("cargo:rerun-if-changed={}", core.display());
+fn embed(out: &mut String, constant: &str, dir: &Path) {
+    println!("cargo:rerun-if-changed={}", dir.display());
     let mut entries: Vec<(String, PathBuf)> = Vec::new();
-    if let Ok(dir) = fs::read_dir(&core) {
-        for entry in dir.flatten() {
+    if let Ok(listing) = fs::read_dir(dir) {
+        for entry in listing.flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "som") {
                 let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
@@ -21,9 +20,10 @@ fn main() {
         }
     }
     entries.sort();
-    let mut out = String::from(
-        "/// The embedded core library: (class name, source).\npub static CORE_LIBRARY: &[(&str, &str)] = &[\n",
-    );
+    out.push_str(&format!(
+        "/// Embedded class files of `{}`: (class name, source).\npub static {constant}: &[(&str, &str)] = &[\n",
+        dir.display()
+    ));
     for (name, path) in &entries {
         out.push_str(&format!(
             "    ({name:?}, include_str!({:?})),\n",
@@ -31,6 +31,17 @@ fn main() {
         ));
     }
     out.push_str("];\n");
+}
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let mut out = String::new();
+    embed(&mut out, "CORE_LIBRARY", &manifest.join("../../smalltalk/core"));
+    embed(
+        &mut out,
+        "HYPERVISOR_LIBRARY",
+        &manifest.join("../../smalltalk/hypervisor"),
+    );
     let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets it")).join("core_library.rs");
     fs::write(dest, out).expect("write core_library.rs");
 }

@@ -27,6 +27,11 @@ enum Command {
         /// Use this directory as the core library instead of the embedded one.
         #[arg(long, value_name = "DIR")]
         core: Option<PathBuf>,
+        /// Run the application in a space under a hypervisor and, MS milliseconds after
+        /// start, pause it at its next safe point and apply the update script FILE (a
+        /// ChesterUpdate subclass) as a transaction; one line on stderr says what happened.
+        #[arg(long, num_args = 2, value_names = ["MS", "FILE"])]
+        update_after_ms: Option<Vec<String>>,
         /// A class name on the class path, or a path to Name.som.
         program: String,
         /// Arguments passed to the program.
@@ -90,9 +95,13 @@ fn main() -> ExitCode {
         Command::Run {
             cp,
             core,
+            update_after_ms,
             program,
             args,
-        } => run(cp, core, &program, &args),
+        } => match update_after_ms {
+            None => run(cp, core, &program, &args),
+            Some(update) => run_with_update(cp, core, &update, &program, &args),
+        },
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
             let mut interp = match setup::interpreter(cp, None) {
@@ -206,6 +215,64 @@ fn run(cp: Option<String>, core: Option<PathBuf>, program: &str, args: &[String]
     };
     let result = interp.run_main(&class, args);
     interp.flush();
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// `espell run --update-after-ms MS FILE ...`: the application runs normally; MS ms after
+/// start it is paused at a safe point and the script runs in a hypervisor against it.
+fn run_with_update(
+    cp: Option<String>,
+    core: Option<PathBuf>,
+    update: &[String],
+    program: &str,
+    args: &[String],
+) -> ExitCode {
+    let (ms, file) = (&update[0], &update[1]);
+    let Ok(ms) = ms.parse::<u64>() else {
+        eprintln!("espell: --update-after-ms takes a number of milliseconds, not '{ms}'");
+        return ExitCode::FAILURE;
+    };
+    let script = match std::fs::read_to_string(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("espell: cannot read update script {file}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
+    let class = setup::resolve_program(program, &mut class_path);
+    let mut app = match setup::interpreter(class_path, core.clone()) {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
+    let mut hypervisor = match espell_vm::hypervisor::Hypervisor::new(core) {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    let applied = std::rc::Rc::new(std::cell::Cell::new(false));
+    let done = applied.clone();
+    let file_name = file.clone();
+    app.interrupt_handler = Some(Box::new(move |app| {
+        if done.get() {
+            return;
+        }
+        done.set(true);
+        let report = hypervisor.run_update(app, &script, &file_name);
+        eprintln!("{}", report.line());
+    }));
+    let flag = app.interrupt.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let result = app.run_main(&class, args);
+    app.flush();
+    if !applied.get() {
+        eprintln!("espell: update {file} not applied: the application ended before {ms} ms");
+    }
     match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(&e),

@@ -63,8 +63,18 @@ impl Interp {
         }
     }
 
+    /// A bootstrapped hypervisor interpreter: like `new`, but its class files may bind the
+    /// mirror primitives.
+    pub fn new_hypervisor(loader: Loader) -> Result<Interp, VmError> {
+        Self::bootstrap(loader, true)
+    }
+
     /// A fully bootstrapped interpreter: core classes loaded from `loader`'s path.
     pub fn new(loader: Loader) -> Result<Interp, VmError> {
+        Self::bootstrap(loader, false)
+    }
+
+    fn bootstrap(loader: Loader, hypervisor: bool) -> Result<Interp, VmError> {
         let mut space = Space::new();
         // nil exists before its class; its class is patched below.
         let nil = space.heap.alloc(Object {
@@ -133,6 +143,7 @@ impl Interp {
             space.specials[s as usize] = v;
         }
         let mut interp = Interp::with_space(space, loader, sel);
+        interp.is_hypervisor = hypervisor;
         for (name, _) in &classes {
             match interp.load_class(name)? {
                 Some(_) => {}

@@ -37,6 +37,9 @@ struct LookupEntry {
     method_value: Value,
 }
 
+/// Code run at a requested safe point, with the paused interpreter.
+pub type InterruptHandler = Box<dyn FnMut(&mut Interp)>;
+
 /// Default limit on nested activations; deeper recursion is a Smalltalk-level error.
 pub const DEFAULT_MAX_DEPTH: usize = 100_000;
 
@@ -92,6 +95,17 @@ pub struct Interp {
     /// State of `atRandom`.
     pub random_state: u64,
     lookup_cache: Box<[LookupEntry]>,
+    /// Values held from outside the space (mirror handles of an update session): roots.
+    pub handles: Vec<Value>,
+    /// True for a hypervisor space: its class files may bind the mirror primitives.
+    pub is_hypervisor: bool,
+    /// The update session a hypervisor script is running in, if any.
+    pub mirror_session: Option<crate::mop::mirrors::MirrorSession>,
+    /// Set (from any thread) to stop the space at its next safe point (a send or a
+    /// back-jump) and run `interrupt_handler` there.
+    pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// What to do at a requested safe point (e.g. run an update in a hypervisor).
+    pub interrupt_handler: Option<InterruptHandler>,
     next_serial: u64,
 }
 
@@ -462,6 +476,7 @@ impl Interp {
         roots.extend_from_slice(&self.space.specials);
         roots.extend(self.space.symbol_values());
         roots.extend_from_slice(&self.sel.binops);
+        roots.extend_from_slice(&self.handles);
         let (_, freed_method) = self.space.heap.collect(&roots);
         if freed_method {
             self.space.bump_epoch();
@@ -531,6 +546,7 @@ impl Interp {
     /// for every value a frame can push (at most one per instruction) before the frame
     /// runs, and the vector's length is written back (`sync!`) before anything outside the
     /// loop looks at or grows the stack; pointers are re-read afterwards (`load!`).
+    #[allow(unused_assignments)] // `load!` after a safe point refreshes what the next op may not read
     pub fn run(&mut self, base: usize) -> Result<Value, VmError> {
         let mut code: *const Code;
         let mut pc: usize;
@@ -626,6 +642,11 @@ impl Interp {
                 if self.space.heap.gc_requested {
                     save!();
                     self.collect_garbage();
+                }
+                if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                    save!();
+                    self.service_interrupt();
+                    load!();
                 }
             };
         }
@@ -883,6 +904,19 @@ impl Interp {
         }
     }
 
+    /// Runs the interrupt handler at a safe point (the space is paused meanwhile: every
+    /// frame and the stack are consistent and nothing of the loop's state is cached).
+    #[cold]
+    fn service_interrupt(&mut self) {
+        self.interrupt.store(false, std::sync::atomic::Ordering::Relaxed);
+        if let Some(mut handler) = self.interrupt_handler.take() {
+            handler(self);
+            if self.interrupt_handler.is_none() {
+                self.interrupt_handler = Some(handler);
+            }
+        }
+    }
+
     /// Turns a primitive failure into an uncaught error with the backtrace of where it happened.
     fn locate(&self, e: VmError) -> VmError {
         match e {
@@ -941,6 +975,11 @@ impl Interp {
             max_depth: DEFAULT_MAX_DEPTH,
             started: Instant::now(),
             random_state: 0x2545_F491_4F6C_DD1D,
+            handles: Vec::new(),
+            is_hypervisor: false,
+            mirror_session: None,
+            interrupt: Default::default(),
+            interrupt_handler: None,
             lookup_cache: vec![
                 LookupEntry {
                     class: Value::small(0),

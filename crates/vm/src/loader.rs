@@ -31,6 +31,9 @@ pub struct Loader {
     loading: HashSet<String>,
     /// System classes created by the bootstrap whose files are not loaded yet.
     pub shells: HashSet<String>,
+    /// Whether the embedded hypervisor library (mirrors, ChesterUpdate) is searched, before
+    /// the core library. Only hypervisor spaces set it.
+    pub use_hypervisor_library: bool,
 }
 
 /// A source text being compiled: its label, its text and its line table.
@@ -62,6 +65,7 @@ impl Loader {
             core_dir,
             loading: HashSet::new(),
             shells: HashSet::new(),
+            use_hypervisor_library: false,
         }
     }
 
@@ -76,6 +80,14 @@ impl Loader {
             let path = dir.join(&file_name);
             if path.is_file() {
                 return read_source(&path).map(Some);
+            }
+        }
+        if self.use_hypervisor_library {
+            if let Some((_, text)) = HYPERVISOR_LIBRARY.iter().find(|(n, _)| *n == name) {
+                return Ok(Some(ClassSource {
+                    file: format!("hypervisor:{file_name}"),
+                    text: text.to_string(),
+                }));
             }
         }
         if self.use_embedded_core {
@@ -299,7 +311,14 @@ impl Interp {
                 Ok(compile_method(&mut self.space, &input, def, body, holder)?)
             }
             MethodBody::Primitive => {
-                let prim = primitives::lookup(class_name, class_side, &def.selector).unwrap_or(primitives::missing);
+                let mirror = if self.is_hypervisor && !class_side {
+                    crate::mop::mirrors::lookup(class_name, &def.selector)
+                } else {
+                    None
+                };
+                let prim = mirror
+                    .or_else(|| primitives::lookup(class_name, class_side, &def.selector))
+                    .unwrap_or(primitives::missing);
                 let selector = self.space.symbol(&def.selector);
                 let start = def.span.start as usize;
                 let end = (def.span.end as usize).min(source.len());

@@ -3,8 +3,8 @@
 
 mod array;
 mod block;
-mod class;
-mod double;
+pub mod class;
+pub mod double;
 mod integer;
 mod method;
 mod object;

@@ -1,0 +1,210 @@
+//! A hypervisor space: its own core library plus the mirror classes, running update
+//! scripts (`ChesterUpdate` subclasses) against a paused application interpreter as
+//! transactions.
+
+use crate::error::VmError;
+use crate::interpreter::Interp;
+use crate::loader::Loader;
+use crate::mop::mirrors::{describe_in, MirrorSession};
+use crate::mop::session::{ChangeSummary, UpdateSession};
+use crate::space::Special;
+use crate::value::Value;
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// What happened to one update.
+#[derive(Clone, Debug)]
+pub struct UpdateReport {
+    /// The script's class name (or the file, if it did not parse).
+    pub script: String,
+    /// True if the session committed.
+    pub committed: bool,
+    /// Why it rolled back (empty when committed).
+    pub reason: String,
+    /// What the session changed (when committed: kept; when rolled back: undone).
+    pub summary: ChangeSummary,
+    /// Number of recorded changes.
+    pub changes: usize,
+    /// Time spent running the script (ms).
+    pub script_ms: f64,
+    /// Time spent committing or rolling back (ms).
+    pub finish_ms: f64,
+    /// What the script printed.
+    pub output: String,
+}
+
+impl UpdateReport {
+    /// The one-line summary printed on stderr.
+    pub fn line(&self) -> String {
+        if self.committed {
+            format!(
+                "espell: update {} committed: {} change(s) ({} class(es), {} method(s), {} special object(s), {} instance write(s)); script {:.2} ms, commit {:.2} ms",
+                self.script,
+                self.changes,
+                self.summary.classes.len(),
+                self.summary.methods.len(),
+                self.summary.specials.len(),
+                self.summary.instances,
+                self.script_ms,
+                self.finish_ms
+            )
+        } else {
+            format!(
+                "espell: update {} rolled back: {} ({} change(s) undone in {:.2} ms)",
+                self.script,
+                self.reason.lines().next().unwrap_or("").trim(),
+                self.changes,
+                self.finish_ms
+            )
+        }
+    }
+}
+
+/// A shared in-memory sink for the hypervisor's own output.
+#[derive(Clone, Default)]
+struct Sink(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A hypervisor space.
+pub struct Hypervisor {
+    /// The hypervisor's interpreter (its own core library and the mirror classes).
+    pub interp: Interp,
+    sessions: i64,
+    sink: Sink,
+}
+
+impl Hypervisor {
+    /// A hypervisor with its own copy of the core library (`core`, or the embedded one).
+    pub fn new(core: Option<PathBuf>) -> Result<Hypervisor, VmError> {
+        let mut loader = Loader::new(Vec::new(), core);
+        loader.use_hypervisor_library = true;
+        let mut interp = Interp::new_hypervisor(loader)?;
+        let sink = Sink::default();
+        interp.out = Box::new(sink.clone());
+        interp.err = Box::new(sink.clone());
+        Ok(Hypervisor {
+            interp,
+            sessions: 0,
+            sink,
+        })
+    }
+
+    /// Runs the update script in `source` (a class file defining a `ChesterUpdate`
+    /// subclass) against `app`, which must be paused, as one transaction.
+    pub fn run_update(&mut self, app: &mut Interp, source: &str, file: &str) -> UpdateReport {
+        self.sink.0.borrow_mut().clear();
+        let mut report = UpdateReport {
+            script: file.to_string(),
+            committed: false,
+            reason: String::new(),
+            summary: ChangeSummary::default(),
+            changes: 0,
+            script_ms: 0.0,
+            finish_ms: 0.0,
+            output: String::new(),
+        };
+        let script = match self.load_script(source, file) {
+            Ok((name, object)) => {
+                report.script = name;
+                object
+            }
+            Err(e) => {
+                report.reason = e;
+                return report;
+            }
+        };
+        self.sessions += 1;
+        let id = self.sessions;
+        app.handles.clear();
+        let system = app.space.special(Special::SystemGlobal);
+        app.handles.push(system);
+        let app_mirror = match self.app_mirror(id) {
+            Ok(m) => m,
+            Err(e) => {
+                report.reason = e.to_string();
+                return report;
+            }
+        };
+        self.interp.mirror_session = Some(MirrorSession {
+            app: app as *mut Interp,
+            session: UpdateSession::new(),
+            id,
+        });
+        let started = Instant::now();
+        let result = self.interp.send_message(script, "run:", &[app_mirror]);
+        report.script_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let session = self.interp.mirror_session.take().expect("the session is still there");
+        app.handles.clear();
+        let finishing = Instant::now();
+        report.changes = session.session.change_count();
+        match result {
+            Ok(_) => {
+                report.summary = session.session.commit(app);
+                report.committed = true;
+            }
+            Err(e) => {
+                report.summary = session.session.summary.clone();
+                session.session.roll_back(app);
+                report.reason = match e {
+                    VmError::Exit(code) => {
+                        let printed = String::from_utf8_lossy(&self.sink.0.borrow()).trim().to_string();
+                        let first = printed.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+                        format!("the script failed (exit {code}): {first}")
+                    }
+                    other => other.to_string(),
+                };
+            }
+        }
+        report.finish_ms = finishing.elapsed().as_secs_f64() * 1000.0;
+        report.output = String::from_utf8_lossy(&self.sink.0.borrow()).into_owned();
+        report
+    }
+
+    fn load_script(&mut self, source: &str, file: &str) -> Result<(String, Value), String> {
+        let def = espell_syntax::parse_class(source, file).map_err(|d| d.to_string())?;
+        let class = self
+            .interp
+            .define_class(&def, file, source)
+            .map_err(|e| e.to_string())?;
+        let base = self
+            .interp
+            .load_class("ChesterUpdate")
+            .map_err(|e| e.to_string())?
+            .ok_or("the hypervisor library has no ChesterUpdate")?;
+        if !self.interp.space.inherits_from(class, base) || class == base {
+            return Err(format!("{} is not a subclass of ChesterUpdate", def.name));
+        }
+        let object = crate::primitives::class::instantiate(&mut self.interp, class).map_err(|e| e.to_string())?;
+        Ok((def.name, object))
+    }
+
+    fn app_mirror(&mut self, id: i64) -> Result<Value, VmError> {
+        let class = self
+            .interp
+            .load_class("ObjectSpaceMirror")?
+            .ok_or_else(|| VmError::Load("the hypervisor library has no ObjectSpaceMirror".into()))?;
+        let n = self.interp.space.class_info(class).instance_fields.len().max(2);
+        let m = self.interp.space.new_plain(class, n);
+        let obj = self.interp.space.heap.get_mut(m);
+        obj.fields[0] = Value::small(0);
+        obj.fields[1] = Value::small(id);
+        Ok(m)
+    }
+}
+
+/// A VM-made description of an application value (for reports and tests).
+pub fn describe(app: &Interp, v: Value) -> String {
+    describe_in(app, v)
+}

@@ -1,0 +1,535 @@
+//! `UpdateSession`: the MOP of MOP.md as a Rust API over a paused application interpreter.
+//! Every write goes through the undo log; `commit` keeps the changes, `roll_back` undoes
+//! them all.
+
+use super::undo::{roll_back, SlotIndex, Undo};
+use crate::compiler::{compile_method, CompileInput, LineMap};
+use crate::interpreter::Interp;
+use crate::object::{Body, InstanceKind};
+use crate::primitives::class::instantiate;
+use crate::space::Special;
+use crate::value::Value;
+use std::collections::HashSet;
+use std::fmt;
+
+/// A MOP misuse or failure (signalled as `MirrorError` in a hypervisor).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MopError(pub String);
+
+impl fmt::Display for MopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MirrorError: {}", self.0)
+    }
+}
+
+impl std::error::Error for MopError {}
+
+type MopResult<T> = Result<T, MopError>;
+
+fn err<T>(message: impl Into<String>) -> MopResult<T> {
+    Err(MopError(message.into()))
+}
+
+/// A slot named by instance-variable name or by 1-based index (named fields first, then
+/// indexable elements).
+#[derive(Clone, Debug)]
+pub enum SlotRef {
+    /// By instance variable name.
+    Name(String),
+    /// By 1-based index.
+    Index(i64),
+}
+
+/// What a session changed, for reports.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeSummary {
+    /// Names of classes created, installed, removed or reshaped.
+    pub classes: Vec<String>,
+    /// `Class>>selector` of methods installed or removed.
+    pub methods: Vec<String>,
+    /// Names of special objects set.
+    pub specials: Vec<String>,
+    /// Objects whose slots, class or identity changed.
+    pub instances: usize,
+    /// Globals bound.
+    pub globals: Vec<String>,
+}
+
+/// An update session over a paused application interpreter.
+#[derive(Default)]
+pub struct UpdateSession {
+    log: Vec<Undo>,
+    methods_saved: HashSet<Value>,
+    shapes_saved: HashSet<Value>,
+    /// What changed so far.
+    pub summary: ChangeSummary,
+}
+
+impl UpdateSession {
+    /// A session with an empty log.
+    pub fn new() -> UpdateSession {
+        UpdateSession::default()
+    }
+
+    /// Number of recorded changes.
+    pub fn change_count(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Keeps every change.
+    pub fn commit(self, app: &mut Interp) -> ChangeSummary {
+        app.space.bump_epoch();
+        self.summary
+    }
+
+    /// Undoes every change, newest first.
+    pub fn roll_back(self, app: &mut Interp) {
+        roll_back(app, self.log);
+    }
+
+    // ------------------------------------------------------------------------------
+    // Helpers
+
+    fn require_class(app: &Interp, class: Value) -> MopResult<()> {
+        if app.space.is_class(class) {
+            Ok(())
+        } else {
+            err("expected a class")
+        }
+    }
+
+    fn save_methods(&mut self, app: &Interp, class: Value) {
+        if self.methods_saved.insert(class) {
+            let methods = app.space.class_info(class).methods.clone();
+            self.log.push(Undo::Methods { class, methods });
+        }
+    }
+
+    fn save_shape(&mut self, app: &Interp, class: Value) {
+        if self.shapes_saved.insert(class) {
+            let info = app.space.class_info(class);
+            self.log.push(Undo::Shape {
+                class,
+                superclass: info.superclass,
+                own_fields: info.own_fields.clone(),
+                instance_fields: info.instance_fields.clone(),
+                kind: info.kind,
+                slots: app.space.heap.get(class).fields.clone(),
+            });
+        }
+    }
+
+    fn note_class(&mut self, app: &Interp, class: Value) {
+        let name = app.space.class_name(class);
+        if !self.summary.classes.contains(&name) {
+            self.summary.classes.push(name);
+        }
+    }
+
+    // ------------------------------------------------------------------------------
+    // Code loading
+
+    /// `app classNamed: #Name`: the class bound to that global, if any.
+    pub fn class_named(&mut self, app: &mut Interp, name: &str) -> MopResult<Option<Value>> {
+        match app.load_class(name) {
+            Ok(Some(c)) => Ok(Some(c)),
+            Ok(None) => {
+                let sym = app.space.symbol(name);
+                Ok(app.space.global(sym).filter(|&v| app.space.is_class(v)))
+            }
+            Err(e) => err(format!("loading {name}: {e}")),
+        }
+    }
+
+    /// `createClassNamed:superclass:fields:`: a new class (not installed).
+    pub fn create_class_named(
+        &mut self,
+        app: &mut Interp,
+        name: &str,
+        superclass: Value,
+        fields: &[String],
+    ) -> MopResult<Value> {
+        let nil = app.nil();
+        if superclass != nil {
+            Self::require_class(app, superclass)?;
+        }
+        if name.is_empty() || !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+            return err(format!("'{name}' is not a class name"));
+        }
+        let kind = if superclass == nil {
+            InstanceKind::Plain
+        } else {
+            // Instances of the new class are shaped like its superclass's.
+            app.space.class_info(superclass).kind
+        };
+        let class = app.space.new_class(name, kind);
+        app.space.set_superclass(class, superclass);
+        let own: Vec<Value> = fields.iter().map(|f| app.space.symbol(f)).collect();
+        app.space.class_info_mut(class).own_fields = own;
+        app.space.relayout(class);
+        let meta = app.space.class_of(class);
+        app.space.relayout(meta);
+        app.space.fit_class_object(class);
+        app.space.fit_class_object(meta);
+        let (all, inherited) = (app.space.class_info(class).instance_fields.clone(), fields.len());
+        let mut seen = HashSet::new();
+        if all.iter().any(|f| !seen.insert(*f)) {
+            return err(format!("duplicate field names in {name} ({inherited} own fields)"));
+        }
+        Ok(class)
+    }
+
+    /// `installClass:`: binds the class's global (replacing a class of that name).
+    pub fn install_class(&mut self, app: &mut Interp, class: Value) -> MopResult<()> {
+        Self::require_class(app, class)?;
+        if app.space.class_info(class).is_meta {
+            return err("cannot install a metaclass");
+        }
+        let name = app.space.class_info(class).name;
+        self.global_at_put(app, name, class)?;
+        self.note_class(app, class);
+        Ok(())
+    }
+
+    /// `removeClass:`: unbinds the class's global.
+    pub fn remove_class(&mut self, app: &mut Interp, class: Value) -> MopResult<()> {
+        Self::require_class(app, class)?;
+        let name = app.space.class_info(class).name;
+        let slot = app.space.global_slot(name);
+        let previous = app.space.globals[slot as usize].value;
+        if previous != Some(class) {
+            return err(format!("{} is not installed", app.space.class_name(class)));
+        }
+        self.log.push(Undo::Global { name, previous });
+        app.space.globals[slot as usize].value = None;
+        app.space.bump_epoch();
+        self.note_class(app, class);
+        Ok(())
+    }
+
+    /// `compile:in:`: compiles Pharo-style method source for `class` (names resolve in the
+    /// application space); the method is not installed.
+    pub fn compile(&mut self, app: &mut Interp, source: &str, class: Value) -> MopResult<Value> {
+        Self::require_class(app, class)?;
+        let def = espell_syntax::parse_method(source, "compile").map_err(|d| {
+            MopError(format!(
+                "compile error at line {}, column {}: {}",
+                d.line, d.column, d.message
+            ))
+        })?;
+        let body = match &def.body {
+            espell_syntax::MethodBody::Code(b) => b.clone(),
+            espell_syntax::MethodBody::Primitive => return err("a compiled method cannot be a primitive"),
+        };
+        let fields: Vec<String> = app
+            .space
+            .class_info(class)
+            .instance_fields
+            .iter()
+            .map(|&f| app.space.name_of(f))
+            .collect();
+        let lines = LineMap::new(source);
+        let input = CompileInput {
+            fields: &fields,
+            file: "compile",
+            source,
+            allow_global_assign: false,
+            lines: &lines,
+        };
+        compile_method(&mut app.space, &input, &def, &body, class).map_err(|d| {
+            MopError(format!(
+                "compile error at line {}, column {}: {}",
+                d.line, d.column, d.message
+            ))
+        })
+    }
+
+    /// `installMethod:` on `class`: adds or replaces the method for its selector.
+    pub fn install_method(&mut self, app: &mut Interp, class: Value, method: Value) -> MopResult<()> {
+        Self::require_class(app, class)?;
+        let Some(m) = app.space.method_of(method).cloned() else {
+            return err("expected a method");
+        };
+        self.save_methods(app, class);
+        app.space.install_method(class, method);
+        let entry = format!("{}>>#{}", app.space.class_name(class), app.space.name_of(m.selector));
+        self.summary.methods.push(entry);
+        Ok(())
+    }
+
+    /// `removeMethod:` from `class`.
+    pub fn remove_method(&mut self, app: &mut Interp, class: Value, selector: &str) -> MopResult<()> {
+        Self::require_class(app, class)?;
+        let sym = app.space.symbol(selector);
+        if !app.space.class_info(class).method_index.contains_key(&sym) {
+            return err(format!("{} has no method #{selector}", app.space.class_name(class)));
+        }
+        self.save_methods(app, class);
+        app.space.remove_method(class, sym);
+        self.summary
+            .methods
+            .push(format!("{}>>#{selector} (removed)", app.space.class_name(class)));
+        Ok(())
+    }
+
+    /// `compileAndInstall:` on `class`.
+    pub fn compile_and_install(&mut self, app: &mut Interp, class: Value, source: &str) -> MopResult<Value> {
+        let m = self.compile(app, source, class)?;
+        self.install_method(app, class, m)?;
+        Ok(m)
+    }
+
+    /// The method for `selector` in `class` itself (not inherited), if any.
+    pub fn method_at(&self, app: &Interp, class: Value, selector: &str) -> MopResult<Option<Value>> {
+        Self::require_class(app, class)?;
+        let Some(sym) = app.space.existing_symbol(selector) else {
+            return Ok(None);
+        };
+        let info = app.space.class_info(class);
+        Ok(info.method_index.get(&sym).map(|&i| info.methods[i]))
+    }
+
+    /// The selectors of `class`'s own methods, in order.
+    pub fn selectors(&self, app: &Interp, class: Value) -> MopResult<Vec<String>> {
+        Self::require_class(app, class)?;
+        let info = app.space.class_info(class);
+        Ok(info
+            .methods
+            .iter()
+            .filter_map(|&m| app.space.method_of(m))
+            .map(|m| app.space.name_of(m.selector))
+            .collect())
+    }
+
+    /// `superclass:`: changes a class's superclass (its fields are recomputed).
+    pub fn set_superclass(&mut self, app: &mut Interp, class: Value, superclass: Value) -> MopResult<()> {
+        Self::require_class(app, class)?;
+        Self::require_class(app, superclass)?;
+        if app.space.inherits_from(superclass, class) {
+            return err("that would make the hierarchy cyclic");
+        }
+        let meta = app.space.class_of(class);
+        self.save_shape(app, class);
+        self.save_shape(app, meta);
+        app.space.set_superclass(class, superclass);
+        app.space.relayout(class);
+        app.space.relayout(meta);
+        app.space.fit_class_object(class);
+        self.note_class(app, class);
+        Ok(())
+    }
+
+    /// `addField:`: a new instance variable (existing instances are not reshaped).
+    pub fn add_field(&mut self, app: &mut Interp, class: Value, name: &str) -> MopResult<()> {
+        Self::require_class(app, class)?;
+        let sym = app.space.symbol(name);
+        if app.space.class_info(class).instance_fields.contains(&sym) {
+            return err(format!("{} already has a field {name}", app.space.class_name(class)));
+        }
+        self.save_shape(app, class);
+        app.space.class_info_mut(class).own_fields.push(sym);
+        app.space.relayout(class);
+        app.space.bump_epoch();
+        self.note_class(app, class);
+        Ok(())
+    }
+
+    /// `removeField:`.
+    pub fn remove_field(&mut self, app: &mut Interp, class: Value, name: &str) -> MopResult<()> {
+        Self::require_class(app, class)?;
+        let sym = app.space.symbol(name);
+        if !app.space.class_info(class).own_fields.contains(&sym) {
+            return err(format!("{} declares no field {name}", app.space.class_name(class)));
+        }
+        self.save_shape(app, class);
+        app.space.class_info_mut(class).own_fields.retain(|&f| f != sym);
+        app.space.relayout(class);
+        app.space.bump_epoch();
+        self.note_class(app, class);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------
+    // Instance migration
+
+    /// `newInstanceOf:` / `basicNew`.
+    pub fn new_instance_of(&mut self, app: &mut Interp, class: Value) -> MopResult<Value> {
+        Self::require_class(app, class)?;
+        instantiate(app, class).map_err(|e| MopError(e.to_string()))
+    }
+
+    /// `instancesOf:`: every live instance (collects garbage first, so dead ones are gone).
+    pub fn instances_of(&mut self, app: &mut Interp, class: Value) -> MopResult<Vec<Value>> {
+        Self::require_class(app, class)?;
+        app.collect_garbage();
+        Ok(app.space.heap.instances_of(class))
+    }
+
+    /// `classOf:`.
+    pub fn class_of(&self, app: &Interp, object: Value) -> Value {
+        app.space.class_of(object)
+    }
+
+    /// `setClass:` — only between classes whose instances have the same shape.
+    pub fn set_class(&mut self, app: &mut Interp, object: Value, class: Value) -> MopResult<()> {
+        Self::require_class(app, class)?;
+        if object.is_small() {
+            return err("a SmallInteger's class is a special object, not a slot");
+        }
+        let old = app.space.class_of(object);
+        let (a, b) = (app.space.class_info(old), app.space.class_info(class));
+        if a.kind != b.kind || a.instance_fields.len() != b.instance_fields.len() || a.is_meta != b.is_meta {
+            return err(format!(
+                "incompatible instance spec: {} ({:?}, {} fields) vs {} ({:?}, {} fields)",
+                app.space.class_name(old),
+                a.kind,
+                a.instance_fields.len(),
+                app.space.class_name(class),
+                b.kind,
+                b.instance_fields.len()
+            ));
+        }
+        self.log.push(Undo::Class { object, previous: old });
+        app.space.heap.get_mut(object).class = class;
+        app.space.bump_epoch();
+        self.summary.instances += 1;
+        Ok(())
+    }
+
+    fn slot_index(app: &Interp, object: Value, slot: &SlotRef) -> MopResult<SlotIndex> {
+        if object.is_small() {
+            return err("a SmallInteger has no slots");
+        }
+        let obj = app.space.heap.get(object);
+        let nfields = obj.fields.len();
+        match slot {
+            SlotRef::Name(name) => {
+                let class = obj.class;
+                let fields = &app.space.class_info(class).instance_fields;
+                match fields.iter().position(|&f| app.space.str_of(f) == Some(name.as_str())) {
+                    Some(i) if i < nfields => Ok(SlotIndex::Field(i)),
+                    _ => err(format!("{} has no field named {name}", app.space.class_name(class))),
+                }
+            }
+            SlotRef::Index(i) => {
+                let n = match &obj.body {
+                    Body::Array(items) => items.len(),
+                    _ => 0,
+                };
+                match *i {
+                    i if i >= 1 && (i as usize) <= nfields => Ok(SlotIndex::Field(i as usize - 1)),
+                    i if i > nfields as i64 && ((i as usize) - nfields) <= n => {
+                        Ok(SlotIndex::Element(i as usize - nfields - 1))
+                    }
+                    i => err(format!("slot index {i} out of bounds (1 to {})", nfields + n)),
+                }
+            }
+        }
+    }
+
+    /// `slotAt:`.
+    pub fn slot_at(&self, app: &Interp, object: Value, slot: &SlotRef) -> MopResult<Value> {
+        let obj = app.space.heap.get(object);
+        Ok(match Self::slot_index(app, object, slot)? {
+            SlotIndex::Field(i) => obj.fields[i],
+            SlotIndex::Element(i) => match &obj.body {
+                Body::Array(items) => items[i],
+                _ => unreachable!("slot_index checked the body"),
+            },
+        })
+    }
+
+    /// `slotAt:put:`.
+    pub fn slot_at_put(&mut self, app: &mut Interp, object: Value, slot: &SlotRef, value: Value) -> MopResult<()> {
+        let index = Self::slot_index(app, object, slot)?;
+        let previous = self.slot_at(app, object, slot)?;
+        self.log.push(Undo::Slot {
+            object,
+            index,
+            previous,
+        });
+        let obj = app.space.heap.get_mut(object);
+        match index {
+            SlotIndex::Field(i) => obj.fields[i] = value,
+            SlotIndex::Element(i) => {
+                if let Body::Array(items) = &mut obj.body {
+                    items[i] = value;
+                }
+            }
+        }
+        self.summary.instances += 1;
+        Ok(())
+    }
+
+    /// `swapIdentityWith:`: every reference to `a` now refers to `b` and vice versa.
+    pub fn swap_identity(&mut self, app: &mut Interp, a: Value, b: Value) -> MopResult<()> {
+        if a.is_small() || b.is_small() {
+            return err("SmallIntegers have no identity to swap");
+        }
+        for v in [a, b] {
+            if matches!(app.space.heap.get(v).body, Body::Symbol(_)) {
+                return err("symbols cannot swap identities (they are interned)");
+            }
+            if app.space.specials.contains(&v) && !app.space.is_class(v) {
+                return err("nil, true, false and the system object cannot swap identities");
+            }
+        }
+        if a == b {
+            return Ok(());
+        }
+        app.space.heap.swap_identity(a, b);
+        self.log.push(Undo::Swap { a, b });
+        app.space.bump_epoch();
+        self.summary.instances += 2;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------
+    // VM–language configuration and globals
+
+    /// `specialObjectAt:`.
+    pub fn special_object_at(&self, app: &Interp, name: &str) -> MopResult<Value> {
+        match Special::from_name(name) {
+            Some(s) => Ok(app.space.special(s)),
+            None => err(format!("no special object named #{name}")),
+        }
+    }
+
+    /// `specialObjectAt:put:`: takes effect at the next bytecode.
+    pub fn special_object_at_put(&mut self, app: &mut Interp, name: &str, value: Value) -> MopResult<()> {
+        let Some(s) = Special::from_name(name) else {
+            return err(format!("no special object named #{name}"));
+        };
+        if name.ends_with("Class") && !app.space.is_class(value) {
+            return err(format!("#{name} must be a class"));
+        }
+        let index = s as usize;
+        self.log.push(Undo::Special {
+            index,
+            previous: app.space.specials[index],
+        });
+        app.space.specials[index] = value;
+        app.space.bump_epoch();
+        self.summary.specials.push(name.to_string());
+        Ok(())
+    }
+
+    /// `globalAt:`.
+    pub fn global_at(&self, app: &mut Interp, name: &str) -> Option<Value> {
+        let sym = app.space.symbol(name);
+        app.space.global(sym)
+    }
+
+    /// `globalAt:put:` (`name` is a Symbol of the application space).
+    pub fn global_at_put(&mut self, app: &mut Interp, name: Value, value: Value) -> MopResult<()> {
+        let slot = app.space.global_slot(name);
+        self.log.push(Undo::Global {
+            name,
+            previous: app.space.globals[slot as usize].value,
+        });
+        app.space.globals[slot as usize].value = Some(value);
+        app.space.bump_epoch();
+        self.summary.globals.push(app.space.name_of(name));
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! The undo log of an update session: each MOP write records what it overwrote, and
+//! rollback replays the records backwards.
+
+use crate::interpreter::Interp;
+use crate::object::InstanceKind;
+use crate::value::Value;
+
+/// One reversible change.
+pub enum Undo {
+    /// A class's method list before its first change in the session.
+    Methods { class: Value, methods: Vec<Value> },
+    /// A class's shape before its first change in the session.
+    Shape {
+        /// The class.
+        class: Value,
+        /// Its superclass then.
+        superclass: Value,
+        /// Its own fields then.
+        own_fields: Vec<Value>,
+        /// All its fields then.
+        instance_fields: Vec<Value>,
+        /// Its instance kind then.
+        kind: InstanceKind,
+        /// The class object's own slot values then (class-side variables).
+        slots: Box<[Value]>,
+    },
+    /// A global binding before it was set.
+    Global { name: Value, previous: Option<Value> },
+    /// A special object before it was set.
+    Special { index: usize, previous: Value },
+    /// A named or indexed slot before it was set.
+    Slot {
+        object: Value,
+        index: SlotIndex,
+        previous: Value,
+    },
+    /// An object's class before `set class`.
+    Class { object: Value, previous: Value },
+    /// Two identities that were swapped.
+    Swap { a: Value, b: Value },
+}
+
+/// Which slot of an object.
+#[derive(Clone, Copy, Debug)]
+pub enum SlotIndex {
+    /// Named field `n` (0-based).
+    Field(usize),
+    /// Indexable element `n` (0-based).
+    Element(usize),
+}
+
+/// Replays `log` backwards on `app`, restoring everything it recorded.
+pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
+    for entry in log.into_iter().rev() {
+        match entry {
+            Undo::Methods { class, methods } => {
+                let mut index = crate::value::WordMap::default();
+                for (i, &m) in methods.iter().enumerate() {
+                    if let Some(method) = app.space.method_of(m) {
+                        index.insert(method.selector, i);
+                        method.holder.set(class);
+                    }
+                }
+                let info = app.space.class_info_mut(class);
+                info.methods = methods;
+                info.method_index = index;
+                app.space.sync_reflection(class);
+            }
+            Undo::Shape {
+                class,
+                superclass,
+                own_fields,
+                instance_fields,
+                kind,
+                slots,
+            } => {
+                let info = app.space.class_info_mut(class);
+                info.superclass = superclass;
+                info.own_fields = own_fields;
+                info.instance_fields = instance_fields;
+                info.kind = kind;
+                app.space.heap.get_mut(class).fields = slots;
+                app.space.sync_reflection(class);
+            }
+            Undo::Global { name, previous } => {
+                let slot = app.space.global_slot(name);
+                app.space.globals[slot as usize].value = previous;
+            }
+            Undo::Special { index, previous } => app.space.specials[index] = previous,
+            Undo::Slot {
+                object,
+                index,
+                previous,
+            } => {
+                let obj = app.space.heap.get_mut(object);
+                match index {
+                    SlotIndex::Field(i) => obj.fields[i] = previous,
+                    SlotIndex::Element(i) => {
+                        if let crate::object::Body::Array(items) = &mut obj.body {
+                            items[i] = previous;
+                        }
+                    }
+                }
+            }
+            Undo::Class { object, previous } => app.space.heap.get_mut(object).class = previous,
+            Undo::Swap { a, b } => app.space.heap.swap_identity(a, b),
+        }
+    }
+    app.space.bump_epoch();
+}
