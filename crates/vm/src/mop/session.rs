@@ -59,6 +59,7 @@ pub struct ChangeSummary {
 #[derive(Default)]
 pub struct UpdateSession {
     log: Vec<Undo>,
+    operations: usize,
     methods_saved: HashSet<Value>,
     shapes_saved: HashSet<Value>,
     /// What changed so far.
@@ -71,9 +72,9 @@ impl UpdateSession {
         UpdateSession::default()
     }
 
-    /// Number of recorded changes.
+    /// Number of changes made (each MOP write counts once).
     pub fn change_count(&self) -> usize {
-        self.log.len()
+        self.operations
     }
 
     /// Keeps every change.
@@ -181,6 +182,7 @@ impl UpdateSession {
 
     /// `installClass:`: binds the class's global (replacing a class of that name).
     pub fn install_class(&mut self, app: &mut Interp, class: Value) -> MopResult<()> {
+        self.operations += 1;
         Self::require_class(app, class)?;
         if app.space.class_info(class).is_meta {
             return err("cannot install a metaclass");
@@ -193,6 +195,7 @@ impl UpdateSession {
 
     /// `removeClass:`: unbinds the class's global.
     pub fn remove_class(&mut self, app: &mut Interp, class: Value) -> MopResult<()> {
+        self.operations += 1;
         Self::require_class(app, class)?;
         let name = app.space.class_info(class).name;
         let slot = app.space.global_slot(name);
@@ -246,6 +249,7 @@ impl UpdateSession {
 
     /// `installMethod:` on `class`: adds or replaces the method for its selector.
     pub fn install_method(&mut self, app: &mut Interp, class: Value, method: Value) -> MopResult<()> {
+        self.operations += 1;
         Self::require_class(app, class)?;
         let Some(m) = app.space.method_of(method).cloned() else {
             return err("expected a method");
@@ -259,6 +263,7 @@ impl UpdateSession {
 
     /// `removeMethod:` from `class`.
     pub fn remove_method(&mut self, app: &mut Interp, class: Value, selector: &str) -> MopResult<()> {
+        self.operations += 1;
         Self::require_class(app, class)?;
         let sym = app.space.symbol(selector);
         if !app.space.class_info(class).method_index.contains_key(&sym) {
@@ -303,6 +308,7 @@ impl UpdateSession {
 
     /// `superclass:`: changes a class's superclass (its fields are recomputed).
     pub fn set_superclass(&mut self, app: &mut Interp, class: Value, superclass: Value) -> MopResult<()> {
+        self.operations += 1;
         Self::require_class(app, class)?;
         Self::require_class(app, superclass)?;
         if app.space.inherits_from(superclass, class) {
@@ -321,6 +327,7 @@ impl UpdateSession {
 
     /// `addField:`: a new instance variable (existing instances are not reshaped).
     pub fn add_field(&mut self, app: &mut Interp, class: Value, name: &str) -> MopResult<()> {
+        self.operations += 1;
         Self::require_class(app, class)?;
         let sym = app.space.symbol(name);
         if app.space.class_info(class).instance_fields.contains(&sym) {
@@ -336,6 +343,7 @@ impl UpdateSession {
 
     /// `removeField:`.
     pub fn remove_field(&mut self, app: &mut Interp, class: Value, name: &str) -> MopResult<()> {
+        self.operations += 1;
         Self::require_class(app, class)?;
         let sym = app.space.symbol(name);
         if !app.space.class_info(class).own_fields.contains(&sym) {
@@ -372,6 +380,7 @@ impl UpdateSession {
 
     /// `setClass:` — only between classes whose instances have the same shape.
     pub fn set_class(&mut self, app: &mut Interp, object: Value, class: Value) -> MopResult<()> {
+        self.operations += 1;
         Self::require_class(app, class)?;
         if object.is_small() {
             return err("a SmallInteger's class is a special object, not a slot");
@@ -441,6 +450,7 @@ impl UpdateSession {
 
     /// `slotAt:put:`.
     pub fn slot_at_put(&mut self, app: &mut Interp, object: Value, slot: &SlotRef, value: Value) -> MopResult<()> {
+        self.operations += 1;
         let index = Self::slot_index(app, object, slot)?;
         let previous = self.slot_at(app, object, slot)?;
         self.log.push(Undo::Slot {
@@ -463,6 +473,7 @@ impl UpdateSession {
 
     /// `swapIdentityWith:`: every reference to `a` now refers to `b` and vice versa.
     pub fn swap_identity(&mut self, app: &mut Interp, a: Value, b: Value) -> MopResult<()> {
+        self.operations += 1;
         if a.is_small() || b.is_small() {
             return err("SmallIntegers have no identity to swap");
         }
@@ -497,6 +508,7 @@ impl UpdateSession {
 
     /// `specialObjectAt:put:`: takes effect at the next bytecode.
     pub fn special_object_at_put(&mut self, app: &mut Interp, name: &str, value: Value) -> MopResult<()> {
+        self.operations += 1;
         let Some(s) = Special::from_name(name) else {
             return err(format!("no special object named #{name}"));
         };
@@ -522,6 +534,7 @@ impl UpdateSession {
 
     /// `globalAt:put:` (`name` is a Symbol of the application space).
     pub fn global_at_put(&mut self, app: &mut Interp, name: Value, value: Value) -> MopResult<()> {
+        self.operations += 1;
         let slot = app.space.global_slot(name);
         self.log.push(Undo::Global {
             name,

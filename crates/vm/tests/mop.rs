@@ -1,0 +1,328 @@
+//! The MOP: the Rust API (`UpdateSession`) operation by operation, its misuse errors, and
+//! the paper's four validations run through a hypervisor on a paused application.
+
+mod common;
+use common::interp;
+use espell_vm::hypervisor::Hypervisor;
+use espell_vm::mop::{SlotRef, UpdateSession};
+use espell_vm::{Interp, Value};
+
+fn eval(app: &mut Interp, src: &str) -> Value {
+    app.eval(src, "test").unwrap_or_else(|e| panic!("{src}: {e}"))
+}
+
+fn eval_print(app: &mut Interp, src: &str) -> String {
+    let v = eval(app, src);
+    app.print_string(v)
+}
+
+fn class(app: &mut Interp, name: &str) -> Value {
+    app.load_class(name).unwrap().unwrap()
+}
+
+#[test]
+fn code_loading_create_install_compile_remove() {
+    let (mut app, _) = interp();
+    let mut s = UpdateSession::new();
+    let object = s.class_named(&mut app, "Object").unwrap().unwrap();
+    let c = s
+        .create_class_named(&mut app, "Gadget", object, &["size".into()])
+        .unwrap();
+    assert!(
+        s.class_named(&mut app, "Gadget").unwrap().is_none(),
+        "not installed yet"
+    );
+    s.install_class(&mut app, c).unwrap();
+    let m = s.compile(&mut app, "size ^size ifNil: [42]", c).unwrap();
+    s.install_method(&mut app, c, m).unwrap();
+    assert_eq!(s.selectors(&app, c).unwrap(), vec!["size".to_string()]);
+    s.commit(&mut app);
+    assert_eq!(eval_print(&mut app, "Gadget new size"), "42");
+    let mut s = UpdateSession::new();
+    s.remove_method(&mut app, c, "size").unwrap();
+    s.remove_class(&mut app, c).unwrap();
+    s.commit(&mut app);
+    assert!(app.eval("Gadget new size", "test").is_err());
+}
+
+#[test]
+fn compile_resolves_names_in_the_target_space_and_reports_line_and_column() {
+    let (mut app, _) = interp();
+    let mut s = UpdateSession::new();
+    let object = class(&mut app, "Object");
+    let err = s.compile(&mut app, "foo\n  ^ 3 +", object).unwrap_err();
+    assert!(err.0.contains("line 2"), "{err}");
+    let m = s
+        .compile(&mut app, "answer ^Vector new append: 7; yourself", object)
+        .unwrap();
+    s.install_method(&mut app, object, m).unwrap();
+    s.commit(&mut app);
+    assert_eq!(eval_print(&mut app, "nil answer size"), "1");
+}
+
+#[test]
+fn first_send_after_commit_runs_the_new_code() {
+    let (mut app, _) = interp();
+    eval(&mut app, "Probe := Array new: 1");
+    let array = class(&mut app, "Array");
+    // Warm the inline cache of a send site.
+    assert_eq!(
+        eval_print(&mut app, "1 to: 3 do: [:i | Probe isEmpty]. Probe isEmpty"),
+        "false"
+    );
+    let mut s = UpdateSession::new();
+    s.compile_and_install(&mut app, array, "isEmpty ^#patched").unwrap();
+    s.commit(&mut app);
+    assert_eq!(eval_print(&mut app, "Probe isEmpty"), "#patched");
+}
+
+#[test]
+fn instance_migration_slots_set_class_swap() {
+    let (mut app, _) = interp();
+    eval(&mut app, "P := 3 @ 4. Holder := Array with: P with: P");
+    let p = eval(&mut app, "P");
+    let point = class(&mut app, "Point");
+    let mut s = UpdateSession::new();
+    assert_eq!(s.slot_at(&app, p, &SlotRef::Name("x".into())).unwrap(), Value::small(3));
+    assert_eq!(s.slot_at(&app, p, &SlotRef::Index(2)).unwrap(), Value::small(4));
+    assert!(s.instances_of(&mut app, point).unwrap().contains(&p));
+    let q = s.new_instance_of(&mut app, point).unwrap();
+    s.slot_at_put(&mut app, q, &SlotRef::Name("x".into()), Value::small(10))
+        .unwrap();
+    s.slot_at_put(&mut app, q, &SlotRef::Name("y".into()), Value::small(20))
+        .unwrap();
+    s.swap_identity(&mut app, p, q).unwrap();
+    s.commit(&mut app);
+    assert_eq!(eval_print(&mut app, "(Holder at: 1) x + (Holder at: 2) y + P x"), "40");
+}
+
+#[test]
+fn misuse_is_a_clear_error() {
+    let (mut app, _) = interp();
+    let mut s = UpdateSession::new();
+    let point = class(&mut app, "Point");
+    let array = class(&mut app, "Array");
+    let p = eval(&mut app, "3 @ 4");
+    assert!(s.set_class(&mut app, p, array).unwrap_err().0.contains("incompatible"));
+    assert!(s
+        .remove_method(&mut app, point, "noSuchSelector")
+        .unwrap_err()
+        .0
+        .contains("no method"));
+    assert!(s
+        .slot_at(&app, p, &SlotRef::Name("zz".into()))
+        .unwrap_err()
+        .0
+        .contains("no field"));
+    assert!(s
+        .slot_at(&app, p, &SlotRef::Index(9))
+        .unwrap_err()
+        .0
+        .contains("out of bounds"));
+    assert!(s.special_object_at(&app, "noSuchSpecial").is_err());
+    assert!(s.swap_identity(&mut app, Value::small(1), p).is_err());
+    let object = class(&mut app, "Object");
+    assert!(s
+        .set_superclass(&mut app, object, point)
+        .unwrap_err()
+        .0
+        .contains("cyclic"));
+    assert!(s.install_method(&mut app, point, p).is_err());
+}
+
+#[test]
+fn special_objects_take_effect_at_the_next_bytecode() {
+    let (mut app, _) = interp();
+    let mut s = UpdateSession::new();
+    let int = s.special_object_at(&app, "smallIntegerClass").unwrap();
+    let mine = s.create_class_named(&mut app, "MySmallInteger", int, &[]).unwrap();
+    s.compile_and_install(&mut app, mine, "asPoint ^Point x: self y: self * 10")
+        .unwrap();
+    s.install_class(&mut app, mine).unwrap();
+    s.special_object_at_put(&mut app, "smallIntegerClass", mine).unwrap();
+    s.commit(&mut app);
+    assert_eq!(eval_print(&mut app, "3 class"), "MySmallInteger");
+    assert_eq!(eval_print(&mut app, "(3 asPoint) y"), "30");
+    assert_eq!(eval_print(&mut app, "3 + 4 * 2"), "14");
+    assert_eq!(eval_print(&mut app, "(2 raisedTo: 70) class"), "Integer");
+}
+
+fn snapshot(app: &mut Interp) -> String {
+    // Classes, their method selectors and holders, specials, globals and some slots, as text.
+    let mut out = String::new();
+    for name in [
+        "Object",
+        "Array",
+        "SequenceableCollection",
+        "Point",
+        "Integer",
+        "Collection",
+    ] {
+        let c = class(app, name);
+        let info = app.space.class_info(c);
+        let sels: Vec<String> = info
+            .methods
+            .iter()
+            .map(|&m| app.space.name_of(app.space.method_of(m).unwrap().selector))
+            .collect();
+        out.push_str(&format!(
+            "{name} {:?} {:?} {:?}\n",
+            info.superclass, info.instance_fields, sels
+        ));
+    }
+    out.push_str(&format!("{:?}\n", app.space.specials));
+    // Unbound global slots are not observable (a failed lookup may create one).
+    let bound: Vec<_> = app
+        .space
+        .globals
+        .iter()
+        .filter_map(|g| g.value.map(|v| (g.name, v)))
+        .collect();
+    out.push_str(&format!("{bound:?}\n"));
+    out
+}
+
+const FAILING_SCRIPT: &str = r#"
+Wrecker = ChesterUpdate (
+    run: app = ( | seq obj pt mine p q int |
+        seq := app classNamed: #SequenceableCollection.
+        obj := app classNamed: #Object.
+        seq removeMethod: #do:.
+        obj compileAndInstall: 'do: aBlock  1 to: self size do: [:i | aBlock value: (self at: i)]'.
+        obj compileAndInstall: 'wrecked ^true'.
+        1 to: 20 do: [:i | obj compileAndInstall: 'wrecked', i printString, ' ^', i printString].
+        int := app specialObjectAt: #smallIntegerClass.
+        mine := app createClassNamed: #Mine superclass: int fields: #().
+        app installClass: mine.
+        app specialObjectAt: #smallIntegerClass put: mine.
+        pt := app classNamed: #Point.
+        pt addField: #z.
+        1 to: 2 do: [:i | ((app globalAt: #Keep) slotAt: i) slotAt: #x put: 99].
+        p := (app globalAt: #Keep) slotAt: 1.
+        q := (app globalAt: #Keep) slotAt: 2.
+        p swapIdentityWith: q.
+        app globalAt: #Keep put: 'gone'.
+        (app classNamed: #Array) superclass: obj.
+        app classNamed: #NoSuchClassAnywhere.
+        obj removeMethod: #noSuchSelectorAtAll
+    )
+)
+"#;
+
+#[test]
+fn a_failing_script_leaves_the_space_identical() {
+    let (mut app, _) = interp();
+    eval(&mut app, "Keep := Array with: 1 @ 2 with: 3 @ 4");
+    let before = snapshot(&mut app);
+    let first_before = eval(&mut app, "Keep at: 1");
+    let mut hv = Hypervisor::new(None).unwrap();
+    let report = hv.run_update(&mut app, FAILING_SCRIPT, "wrecker.som");
+    assert!(!report.committed, "{}", report.line());
+    assert!(report.reason.contains("noSuchSelectorAtAll"), "{}", report.reason);
+    assert!(report.changes > 30, "dozens of changes were made: {}", report.changes);
+    assert_eq!(snapshot(&mut app), before);
+    assert_eq!(eval(&mut app, "Keep at: 1"), first_before, "identities restored");
+    assert_eq!(eval_print(&mut app, "(Keep at: 1) x + (Keep at: 2) x"), "4");
+    assert_eq!(eval_print(&mut app, "3 class"), "Integer");
+    assert_eq!(
+        eval_print(&mut app, "| s | s := 0. #(1 2 3) do: [:e | s := s + e]. s"),
+        "6"
+    );
+}
+
+#[test]
+fn move_do_to_object_runs_in_the_hypervisor_unaffected() {
+    let (mut app, _) = interp();
+    let mut hv = Hypervisor::new(None).unwrap();
+    let script = "MoveDo = ChesterUpdate ( run: app = (
+        (app classNamed: #SequenceableCollection) removeMethod: #do:.
+        #(1 2 3) do: [:e | e].
+        (app classNamed: #Object) compileAndInstall: 'do: aBlock  1 to: self size do: [:i | aBlock value: (self at: i)]' ) )";
+    let report = hv.run_update(&mut app, script, "move.som");
+    assert!(report.committed, "{}", report.line());
+    assert_eq!(
+        eval_print(&mut app, "| s | s := 0. #(1 2 3) do: [:e | s := s + e]. s"),
+        "6"
+    );
+    assert_eq!(
+        eval_print(&mut app, "(Object methods collect: [:m | m signature]) includes: #do:"),
+        "true"
+    );
+}
+
+#[test]
+fn points_migrate_to_3d_through_mirrors() {
+    let (mut app, _) = interp();
+    eval(&mut app, "P1 := 1 @ 2. Many := Array new: 50. 1 to: 50 do: [:i | Many at: i put: P1]. Other := Array with: P1 with: 5 @ 6");
+    let mut hv = Hypervisor::new(None).unwrap();
+    let script = "To3D = ChesterUpdate ( run: app = ( | old new |
+        old := app classNamed: #Point.
+        new := app createClassNamed: #Point3D superclass: (app classNamed: #Object) fields: #(#x #y #z).
+        new compileAndInstall: 'x ^x'. new compileAndInstall: 'y ^y'. new compileAndInstall: 'z ^z'.
+        app installClass: new.
+        (app instancesOf: old) do: [:p | | q |
+            q := app newInstanceOf: new.
+            q slotAt: #x put: (p slotAt: #x).
+            q slotAt: #y put: (p slotAt: #y).
+            q slotAt: #z put: 0.
+            p swapIdentityWith: q ] ) )";
+    let report = hv.run_update(&mut app, script, "to3d.som");
+    assert!(report.committed, "{}", report.line());
+    assert_eq!(eval_print(&mut app, "P1 class"), "Point3D");
+    assert_eq!(eval_print(&mut app, "(Many at: 50) == P1"), "true");
+    assert_eq!(
+        eval_print(&mut app, "(Many at: 7) z + (Other at: 1) y + (Other at: 2) x"),
+        "7"
+    );
+    let point = class(&mut app, "Point");
+    app.collect_garbage();
+    assert_eq!(app.space.heap.instances_of(point).len(), 0, "no 2-D point is left");
+}
+
+#[test]
+fn mirrors_are_invalid_after_their_session() {
+    let (mut app, _) = interp();
+    let mut hv = Hypervisor::new(None).unwrap();
+    let keep = "Keeper = ChesterUpdate ( run: app = ( system global: #Saved put: (app classNamed: #Object) ) )";
+    assert!(hv.run_update(&mut app, keep, "keep.som").committed);
+    let reuse = "Reuser = ChesterUpdate ( run: app = ( (system global: #Saved) name ) )";
+    let report = hv.run_update(&mut app, reuse, "reuse.som");
+    assert!(!report.committed);
+    assert!(report.reason.contains("session that has ended"), "{}", report.reason);
+}
+
+#[test]
+fn scripts_that_do_not_parse_or_are_not_updates_change_nothing() {
+    let (mut app, _) = interp();
+    let before = snapshot(&mut app);
+    let mut hv = Hypervisor::new(None).unwrap();
+    let r = hv.run_update(&mut app, "Broken = ChesterUpdate ( run: app = ( ^ ) )", "broken.som");
+    assert!(!r.committed && r.reason.contains("broken.som:1:"), "{}", r.reason);
+    let r = hv.run_update(&mut app, "NotAnUpdate = ( run: app = ( ^1 ) )", "plain.som");
+    assert!(
+        !r.committed && r.reason.contains("not a subclass of ChesterUpdate"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(snapshot(&mut app), before);
+}
+
+#[test]
+fn the_application_cannot_reach_mirror_primitives() {
+    // An application class named like a mirror class, declaring the same primitives, gets
+    // no mirror behaviour: the primitives are only bound in hypervisor spaces.
+    let dir = std::env::temp_dir().join(format!("espell-iso-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("ObjectSpaceMirror.som"),
+        "ObjectSpaceMirror = ( | handle session | classNamed: aSymbol = primitive globalAt: aSymbol = primitive )",
+    )
+    .unwrap();
+    let mut app = Interp::new(espell_vm::Loader::new(vec![dir], None)).unwrap();
+    let err = app
+        .eval("ObjectSpaceMirror new classNamed: #Object", "test")
+        .unwrap_err();
+    assert!(err.to_string().contains("not implemented"), "{err}");
+    let err = app.eval("ObjectSpaceMirror new globalAt: #Object", "test").unwrap_err();
+    assert!(err.to_string().contains("not implemented"), "{err}");
+}
