@@ -281,7 +281,7 @@ fn run_with_update(
 
 fn fail(e: &VmError) -> ExitCode {
     match e {
-        VmError::Exit(code) => ExitCode::from((*code).clamp(0, 255) as u8),
+        VmError::Exit(code) => ExitCode::from(code.rem_euclid(256) as u8), // as the shell sees exit(code)
         VmError::Uncaught { .. } => {
             eprintln!("espell: uncaught error: {e}");
             ExitCode::FAILURE

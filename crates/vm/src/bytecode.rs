@@ -91,6 +91,10 @@ pub enum Op {
     /// jump to the target of the `JumpBack` that ends the generic increment (4 instructions
     /// later); otherwise fall into the generic increment.
     ForIncr(u16, i16),
+    /// After a conditional's real-send fallback: pop the answer and the temporary
+    /// environment below it, copy the environment back into the fallback's stack slots,
+    /// push the answer and continue at the fallback's `end`.
+    CopyBack(u16),
     /// Return the top from the current frame to its caller.
     ReturnTop,
     /// Return the receiver.
@@ -149,6 +153,11 @@ pub struct Fallback {
     pub blocks: Box<[u16]>,
     /// Where execution continues with the send's answer on the stack.
     pub end: u32,
+    /// Stack slots of the frame the blocks use, lent to them through a temporary
+    /// environment (empty: the blocks see the frame's environment directly).
+    pub locals: Box<[u16]>,
+    /// Where the send returns to: `end`, or a `CopyBack` of this fallback.
+    pub resume: u32,
 }
 
 /// Methods simple enough to run without a frame (recognized by the compiler).

@@ -450,6 +450,14 @@ impl<'a, 'b> Gen<'a, 'b> {
     }
 
     fn end_func(&mut self) -> Code {
+        // Out-of-line copy-back instructions for fallbacks that borrowed stack variables.
+        let n = self.f().fallbacks.len();
+        for k in 0..n {
+            if !self.f().fallbacks[k].locals.is_empty() {
+                let at = self.emit(Op::CopyBack(k as u16)) as u32;
+                self.f().fallbacks[k].resume = at;
+            }
+        }
         let f = self.funcs.pop().expect("function");
         let scope = self.scopes.pop().expect("function scope");
         Code {
@@ -913,21 +921,74 @@ impl<'a, 'b> Gen<'a, 'b> {
         Ok(())
     }
 
-    /// For an inlined conditional whose blocks use no variable of the enclosing method,
-    /// compiles the blocks again as real blocks, so that a non-Boolean receiver gets the
-    /// ordinary send (`ifTrue:` etc.) as in SOM. Answers their block indices.
-    fn fallback_blocks(&mut self, args: &[Expr]) -> CResult<Option<Vec<u16>>> {
+    /// Compiles the blocks of an inlined conditional again as real blocks, so that a
+    /// non-Boolean receiver gets the ordinary send (`ifTrue:` etc.) as in SOM. Variables of
+    /// the enclosing method that live on its stack are reached through a temporary
+    /// environment that the fallback fills before the send and copies back after it
+    /// (`Op::CopyBack`); variables already in environments are reached as usual.
+    /// Answers the block indices and the stack slots to copy.
+    fn fallback_blocks(&mut self, args: &[Expr]) -> CResult<Option<(Vec<u16>, Vec<u16>)>> {
         let mut names = Vec::new();
         for a in args {
             free_names(a, &mut names);
         }
-        if names.iter().any(|n| self.lookup(n).is_some()) {
-            return Ok(None);
+        // The enclosing environments, as the blocks will see them at run time.
+        let mut scopes = Vec::new();
+        let mut mapped = vec![usize::MAX; self.scopes.len()];
+        for (i, sc) in self.scopes.iter().enumerate() {
+            if sc.has_env {
+                mapped[i] = scopes.len();
+                scopes.push(Scope {
+                    has_env: true,
+                    env_next: sc.env_next,
+                });
+            }
+        }
+        let mut vars = Vec::new();
+        for v in &self.vars {
+            if let Loc::Env(e) = v.loc {
+                if mapped[v.scope] != usize::MAX {
+                    vars.push(Var {
+                        name: v.name.clone(),
+                        scope: mapped[v.scope],
+                        loc: Loc::Env(e),
+                    });
+                }
+            }
+        }
+        // The stack variables the blocks mention go into one more (temporary) environment.
+        let mut copied: Vec<u16> = Vec::new();
+        let synthetic = scopes.len();
+        for n in &names {
+            if let Some(Var {
+                loc: Loc::Stack(slot), ..
+            }) = self.lookup(n)
+            {
+                let slot = *slot;
+                if !vars.iter().any(|v: &Var| v.scope == synthetic && v.name == *n) {
+                    copied.push(slot);
+                    vars.push(Var {
+                        name: n.clone(),
+                        scope: synthetic,
+                        loc: Loc::Env(copied.len() as u16),
+                    });
+                }
+            }
+        }
+        if !copied.is_empty() {
+            scopes.push(Scope {
+                has_env: true,
+                env_next: copied.len() as u16 + 1,
+            });
         }
         let mut indices = Vec::new();
         for a in args {
             let b = block_of(a);
-            let code = compile_detached_block(self.space, self.input, b, a.span)?;
+            let outer = Outer {
+                scopes: &scopes,
+                vars: &vars,
+            };
+            let code = compile_detached_block(self.space, self.input, b, a.span, outer)?;
             let f = self.f();
             if f.blocks.len() >= u16::MAX as usize {
                 return Ok(None);
@@ -935,21 +996,23 @@ impl<'a, 'b> Gen<'a, 'b> {
             f.blocks.push(Rc::new(code));
             indices.push((f.blocks.len() - 1) as u16);
         }
-        Ok(Some(indices))
+        Ok(Some((indices, copied)))
     }
 
     fn record_fallback(
         &mut self,
         jump: usize,
         selector: &str,
-        blocks: Option<Vec<u16>>,
+        blocks: Option<(Vec<u16>, Vec<u16>)>,
         end: u32,
         span: Span,
     ) -> CResult<()> {
-        let Some(blocks) = blocks else { return Ok(()) };
+        let Some((blocks, locals)) = blocks else { return Ok(()) };
         let sym = self.space.symbol(selector);
         let sel = self.literal(sym, span)?;
         self.f().fallbacks.push(Fallback {
+            locals: locals.into_boxed_slice(),
+            resume: end,
             jump: jump as u32,
             selector: sel,
             blocks: blocks.into_boxed_slice(),
@@ -1018,8 +1081,20 @@ fn trivial_shape(code: &Code, space: &Space) -> Option<Trivial> {
     }
 }
 
-/// Compiles a literal block on its own, as a function with no enclosing variables.
-fn compile_detached_block(space: &mut Space, input: &CompileInput, b: &Block, span: Span) -> Result<Code, Diagnostic> {
+/// The enclosing variables a detached block can see: environments only.
+struct Outer<'a> {
+    scopes: &'a [Scope],
+    vars: &'a [Var],
+}
+
+/// Compiles a literal block on its own, seeing only the enclosing variables in `outer`.
+fn compile_detached_block(
+    space: &mut Space,
+    input: &CompileInput,
+    b: &Block,
+    span: Span,
+    outer: Outer,
+) -> Result<Code, Diagnostic> {
     let mut analysis = Analysis::default();
     analysis.func(&b.params, &b.body);
     let mut gen = Gen {
@@ -1029,8 +1104,23 @@ fn compile_detached_block(space: &mut Space, input: &CompileInput, b: &Block, sp
         analysis,
         next_var: 0,
         next_scope: 0,
-        vars: Vec::new(),
-        scopes: Vec::new(),
+        vars: outer
+            .vars
+            .iter()
+            .map(|v| Var {
+                name: v.name.clone(),
+                scope: v.scope,
+                loc: v.loc,
+            })
+            .collect(),
+        scopes: outer
+            .scopes
+            .iter()
+            .map(|s| Scope {
+                has_env: s.has_env,
+                env_next: s.env_next,
+            })
+            .collect(),
         funcs: Vec::new(),
         line: 0,
     };

@@ -40,6 +40,10 @@ struct LookupEntry {
 /// Code run at a requested safe point, with the paused interpreter.
 pub type InterruptHandler = Box<dyn FnMut(&mut Interp)>;
 
+/// Limit on operand stack slots of a process (8 bytes each): deep recursion through
+/// methods with huge frames ends in "stack overflow" long before memory runs out.
+const MAX_STACK_SLOTS: usize = 32 << 20;
+
 /// Default limit on nested activations; deeper recursion is a Smalltalk-level error.
 pub const DEFAULT_MAX_DEPTH: usize = 100_000;
 
@@ -97,6 +101,8 @@ pub struct Interp {
     lookup_cache: Box<[LookupEntry]>,
     /// Values held from outside the space (mirror handles of an update session): roots.
     pub handles: Vec<Value>,
+    /// The conditional jump (frame serial, instruction) that last sent `mustBeBoolean`.
+    must_be_boolean_retry: Option<(u64, usize)>,
     /// True for a hypervisor space: its class files may bind the mirror primitives.
     pub is_hypervisor: bool,
     /// The update session a hypervisor script is running in, if any.
@@ -345,7 +351,10 @@ impl Interp {
         argc: usize,
         outer: Option<(Value, HomeRef)>,
     ) -> Result<(), VmError> {
-        if self.frames.len() >= self.max_depth {
+        let c_ref = unsafe { &*code };
+        if self.frames.len() >= self.max_depth
+            || self.stack.len() + c_ref.num_temps as usize + c_ref.ops.len() > MAX_STACK_SLOTS
+        {
             return Err(self.error(format!(
                 "Stack overflow: more than {} nested activations",
                 self.max_depth
@@ -398,6 +407,9 @@ impl Interp {
 
     /// Activates block `closure` (receiver slot of the send) with `argc` arguments.
     pub fn activate_block(&mut self, closure: Value, argc: usize) -> Result<(), VmError> {
+        if closure.is_small() {
+            return crate::error::prim_fail("not a block");
+        }
         let (code, method, receiver, outer_env, home) = match &self.space.heap.get(closure).body {
             Body::Block(b) => (Rc::as_ptr(&b.code), b.method, b.receiver, b.outer_env, b.home),
             _ => return crate::error::prim_fail("not a block"),
@@ -437,6 +449,12 @@ impl Interp {
     }
 
     fn new_block(&mut self, code: &Rc<Code>, frame: &Frame, receiver: Value) -> Value {
+        self.new_block_in(code, frame, receiver, frame.env)
+    }
+
+    /// A closure whose outer environment is `outer_env` (conditional fallbacks lend it a
+    /// temporary one).
+    fn new_block_in(&mut self, code: &Rc<Code>, frame: &Frame, receiver: Value, outer_env: Value) -> Value {
         let n = code.num_args as usize;
         let class = match n {
             0 => self.space.special(Special::Block1Class),
@@ -449,7 +467,7 @@ impl Interp {
             code: code.clone(),
             method: frame.method,
             receiver,
-            outer_env: frame.env,
+            outer_env,
             home: frame.home,
         };
         self.space.new_with_body(class, Body::Block(Box::new(closure)))
@@ -836,23 +854,54 @@ impl Interp {
                         }
                     } else if let Some(fb) = c.fallbacks.iter().find(|f| f.jump as usize == pc - 1) {
                         // Not a Boolean: the ordinary send, with real blocks (SOM semantics).
-                        push!(v);
                         let f = *self.frames.last().expect("frame");
+                        let mut outer = f.env;
+                        if !fb.locals.is_empty() {
+                            let mut slots = Vec::with_capacity(fb.locals.len() + 1);
+                            slots.push(f.env);
+                            slots.extend(fb.locals.iter().map(|&l| local!(l)));
+                            outer = self.space.new_array(slots);
+                            push!(outer);
+                        }
+                        push!(v);
                         for &b in fb.blocks.iter() {
-                            let closure = self.new_block(&c.blocks[b as usize], &f, receiver!());
+                            let closure = self.new_block_in(&c.blocks[b as usize], &f, receiver!(), outer);
                             push!(closure);
                         }
-                        pc = fb.end as usize;
+                        pc = fb.resume as usize;
                         let sel = c.literals[fb.selector as usize];
                         call!(self.send(sel, fb.blocks.len(), None, None));
                     } else {
-                        // Not a Boolean, and the blocks use the method's variables: ask the
-                        // receiver (`mustBeBoolean`), then retry this jump.
+                        // Not a Boolean in a loop condition: ask it (`mustBeBoolean`) and
+                        // retry the jump with the answer; a second non-Boolean answer at the
+                        // same jump is an error rather than an endless loop.
+                        let site = (self.frames.last().expect("frame").serial, pc - 1);
+                        if self.must_be_boolean_retry == Some(site) {
+                            self.must_be_boolean_retry = None;
+                            save!();
+                            let what = crate::primitives::describe_value(self, v);
+                            return Err(self.error(format!("{what} is not a Boolean (the answer of mustBeBoolean)")));
+                        }
+                        self.must_be_boolean_retry = Some(site);
                         push!(v);
                         pc -= 1;
                         let sel = self.space.special(Special::MustBeBoolean);
                         call!(self.send(sel, 0, None, None));
                     }
+                }
+                Op::CopyBack(k) => {
+                    let fb = &c.fallbacks[k as usize];
+                    let result = pop!();
+                    let env = pop!();
+                    for (j, &l) in fb.locals.iter().enumerate() {
+                        let v = match &self.space.heap.get(env).body {
+                            Body::Array(items) => items[j + 1],
+                            _ => unreachable!("the fallback pushed an environment"),
+                        };
+                        set_local!(l, v);
+                    }
+                    push!(result);
+                    pc = fb.end as usize;
                 }
                 Op::ForTest(counter, limit, up) => {
                     let (n, l) = (local!(counter), local!(limit));
@@ -977,6 +1026,7 @@ impl Interp {
             random_state: 0x2545_F491_4F6C_DD1D,
             handles: Vec::new(),
             is_hypervisor: false,
+            must_be_boolean_retry: None,
             mirror_session: None,
             interrupt: Default::default(),
             interrupt_handler: None,

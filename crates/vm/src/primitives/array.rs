@@ -6,8 +6,8 @@ use crate::interpreter::{Interp, PrimFn};
 use crate::object::Body;
 use crate::value::Value;
 
-/// Arrays larger than this are refused rather than attempted.
-const MAX_ARRAY: i64 = 1 << 32;
+/// Arrays larger than this (2^28 slots, 2 GiB) are refused rather than attempted.
+const MAX_ARRAY: i64 = 1 << 28;
 
 fn items_mut(interp: &mut Interp, v: Value) -> Result<&mut Vec<Value>, VmError> {
     if v.is_small() {
@@ -65,7 +65,9 @@ fn copy_from_to(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         items[from as usize - 1..to as usize].to_vec()
     };
     let class = interp.space.class_of(r);
-    let v = interp.space.new_with_body(class, Body::Array(copy));
+    let nfields = interp.space.heap.get(r).fields.len();
+    let v = interp.space.new_plain(class, nfields);
+    interp.space.heap.get_mut(v).body = Body::Array(copy);
     interp.prim_return(argc, v)
 }
 
@@ -79,8 +81,13 @@ fn new_array(interp: &mut Interp, argc: usize, fill: Value) -> Result<(), VmErro
         return prim_fail("receiver is not a class");
     }
     let nfields = interp.space.class_info(class).instance_fields.len();
+    let mut items = Vec::new();
+    if items.try_reserve_exact(n as usize).is_err() {
+        return prim_fail(format!("not enough memory for an Array of size {n}"));
+    }
+    items.resize(n as usize, fill);
     let v = interp.space.new_plain(class, nfields);
-    interp.space.heap.get_mut(v).body = Body::Array(vec![fill; n as usize]);
+    interp.space.heap.get_mut(v).body = Body::Array(items);
     interp.prim_return(argc, v)
 }
 

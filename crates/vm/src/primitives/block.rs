@@ -22,8 +22,15 @@ fn value_with_arguments(interp: &mut Interp, argc: usize) -> Result<(), VmError>
 }
 
 fn num_args(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let n = match &interp.space.heap.get(interp.receiver(argc)).body {
-        Body::Block(b) => b.code.num_args,
+    let r = interp.receiver(argc);
+    let n = match (
+        r.is_small(),
+        r.is_small() || matches!(interp.space.heap.get(r).body, Body::Block(_)),
+    ) {
+        (false, true) => match &interp.space.heap.get(r).body {
+            Body::Block(b) => b.code.num_args,
+            _ => unreachable!("checked above"),
+        },
         _ => return prim_fail("receiver is not a block"),
     };
     interp.prim_return(argc, Value::small(n as i64))
@@ -31,21 +38,36 @@ fn num_args(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 /// Restarts the sending method from its first instruction (SOM's `whileTrue:` uses it).
 fn restart(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    if interp.frames.is_empty() {
+    let Some(&frame) = interp.frames.last() else {
         return prim_fail("restart must be sent from a method");
-    }
+    };
     interp.stack.truncate(interp.stack.len() - 1 - argc);
     let nil = interp.nil();
-    let Some(frame) = interp.frames.last_mut() else {
-        return prim_fail("no frame to restart");
-    };
     let code = unsafe { &*frame.code };
     let keep = frame.bp as usize + 1 + code.num_args as usize;
-    frame.pc = 0;
     interp.stack.truncate(keep);
     for _ in 0..code.num_temps {
         interp.stack.push(nil);
     }
+    // A fresh environment, as on entry: captured variables start over too, and an inlined
+    // scope the frame was inside is left.
+    let outer = match &interp.space.heap.get(frame.closure).body {
+        Body::Block(b) if frame.closure != nil => b.outer_env,
+        _ => nil,
+    };
+    let env = if code.env_size > 0 {
+        let mut slots = vec![nil; code.env_size as usize];
+        slots[0] = outer;
+        for &(arg, slot) in code.env_args.iter() {
+            slots[slot as usize] = interp.stack[frame.bp as usize + 1 + arg as usize];
+        }
+        interp.space.new_array(slots)
+    } else {
+        outer
+    };
+    let top = interp.frames.last_mut().expect("checked above");
+    top.pc = 0;
+    top.env = env;
     Ok(())
 }
 

@@ -108,9 +108,10 @@ fn div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         (a, Num::Int(b)) => ret_int(interp, argc, a / b),
         (a, Num::Dbl(y)) => {
             let q = a.to_f64().unwrap_or(f64::NAN) / y;
-            match q.is_finite() {
-                true => ret_int(interp, argc, BigInt::from(q.trunc() as i128)),
-                false => prim_fail("division by zero"),
+            match num_traits::FromPrimitive::from_f64(q.trunc()) {
+                Some(i) if q.is_finite() => ret_int(interp, argc, i),
+                _ if y == 0.0 => prim_fail("division by zero"),
+                _ => prim_fail(format!("the quotient {q} is not a finite number")),
             }
         }
     }

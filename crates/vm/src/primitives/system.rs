@@ -34,12 +34,17 @@ fn has_global(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 fn load_file(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let path = interp.space.str_of(interp.arg(argc, 0)).map(str::to_string);
-    let v = match path.and_then(|p| std::fs::read_to_string(p).ok()) {
+    // Only regular files of a sane size: a FIFO would block, a device never end.
+    let readable = |p: &String| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() <= MAX_LOAD_FILE);
+    let v = match path.filter(readable).and_then(|p| std::fs::read_to_string(p).ok()) {
         Some(text) => interp.space.new_string(&text),
         None => interp.nil(),
     };
     interp.prim_return(argc, v)
 }
+
+/// `loadFile:` refuses files larger than this (bytes).
+const MAX_LOAD_FILE: u64 = 256 << 20;
 
 fn load(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let name = symbol_arg(interp, argc, 0)?;
