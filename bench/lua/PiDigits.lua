@@ -152,8 +152,9 @@ local function cmp(a, b)
 end
 
 -- The value of the top three limbs of a (of length n) as a Double.
+local FBASE = BASE + 0.0
 local function top3(a, n)
-  return ((a[n] or 0) * BASE + (a[n - 1] or 0)) * BASE + (a[n - 2] or 0)
+  return ((a[n] or 0) * FBASE + (a[n - 1] or 0)) * FBASE + (a[n - 2] or 0)
 end
 
 -- a // b as a small integer, for a >= 0, b > 0 and a quotient below 2^24:
@@ -164,7 +165,7 @@ local function divSmall(a, b)
   local na, nb = #a, #b
   assert(na - nb <= 1, "divSmall: quotient too large")
   local estimate = top3(a, na) / top3(b, nb)
-  if na > nb then estimate = estimate * BASE end
+  if na > nb then estimate = estimate * FBASE end
   local q = floor(estimate)
   if q >= BASE then q = BASE - 1 end
   local p = mulSmall(b, q)

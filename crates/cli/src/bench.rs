@@ -1,39 +1,68 @@
-//! The benchmark driver (`espell bench`): runs each benchmark of `bench/` in its own
-//! `espell run` process through `Harness`, with warm-up iterations, and tabulates the times.
+//! The benchmark driver (`espell bench`): runs each benchmark of `bench/` in its own process
+//! (espell through `bench/Harness.som`, Lua through `bench/lua/harness.lua`, another espell
+//! binary, ...), with warm-up iterations inside the process, and tabulates times and peak
+//! memory. With two runners, each benchmark runs on both alternately and the table gives the
+//! ratio and, last, the geometric mean of the ratios.
 
 use espell_syntax::{parse_class, Superclass};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
-/// Options of one benchmark run.
+/// How to start one benchmark process: `program prefix... Name iterations inner`.
 #[derive(Clone, Debug)]
-pub struct BenchOptions {
-    /// The benchmark directory (holding `Harness.som`).
-    pub dir: PathBuf,
-    /// Benchmarks to run (empty: all).
-    pub names: Vec<String>,
-    /// Measured iterations per benchmark.
-    pub iterations: usize,
-    /// Warm-up iterations (run in the same process, not measured).
-    pub warmup: usize,
-    /// Inner iterations per measured iteration.
-    pub inner: usize,
-    /// `md` or `csv`.
-    pub format: String,
-    /// The espell binary to run.
-    pub espell: PathBuf,
-    /// Directories put before the benchmark directory on the class path (e.g. SOM's
-    /// `Smalltalk/`, to run on SOM's core library instead of ours).
-    pub lib: Vec<PathBuf>,
+pub struct Runner {
+    /// Column label ("espell", "virtualized", "lua", ...).
+    pub label: String,
+    /// The executable.
+    pub program: PathBuf,
+    /// Arguments before the benchmark name.
+    pub prefix: Vec<String>,
 }
 
-/// One benchmark's measurements, in microseconds.
+impl Runner {
+    /// espell itself on `dir` (with `lib` directories first; virtualized under an idle
+    /// hypervisor if asked).
+    pub fn espell(espell: &Path, dir: &Path, lib: &[PathBuf], virtualized: bool) -> Runner {
+        let mut cp: Vec<String> = lib.iter().map(|d| d.display().to_string()).collect();
+        cp.push(dir.display().to_string());
+        let mut prefix = vec!["run".to_string()];
+        if virtualized {
+            prefix.push("--hypervisor".into());
+        }
+        prefix.extend(["-cp".to_string(), cp.join(":"), "Harness".to_string()]);
+        Runner {
+            label: if virtualized { "virtualized" } else { "espell" }.into(),
+            program: espell.into(),
+            prefix,
+        }
+    }
+
+    /// Lua 5.4 on the twins in `dir/lua`.
+    pub fn lua(dir: &Path) -> Runner {
+        Runner {
+            label: "lua".into(),
+            program: "lua5.4".into(),
+            prefix: vec![dir.join("lua/harness.lua").display().to_string()],
+        }
+    }
+
+    /// Another espell binary (e.g. a build of an older commit) on the same benchmarks.
+    pub fn other_espell(binary: &Path, dir: &Path, lib: &[PathBuf]) -> Runner {
+        let mut r = Runner::espell(binary, dir, lib, false);
+        r.label = binary.display().to_string();
+        r
+    }
+}
+
+/// One benchmark's measurements on one runner.
 #[derive(Clone, Debug)]
 pub struct BenchResult {
     /// Benchmark name.
     pub name: String,
     /// Measured iteration times (µs).
     pub times: Vec<u64>,
+    /// Peak resident set size of the process (KiB), if known.
+    pub peak_rss_kb: Option<u64>,
     /// Set when the run failed.
     pub error: Option<String>,
 }
@@ -64,6 +93,11 @@ impl BenchResult {
     /// Maximum time in ms.
     pub fn max_ms(&self) -> f64 {
         self.sorted().last().map(|&t| t as f64 / 1000.0).unwrap_or(f64::NAN)
+    }
+    fn rss_mb(&self) -> String {
+        self.peak_rss_kb
+            .map(|k| format!("{:.1}", k as f64 / 1024.0))
+            .unwrap_or_else(|| "?".into())
     }
 }
 
@@ -100,12 +134,6 @@ pub fn discover(dir: &Path) -> Vec<String> {
     names
 }
 
-fn class_path(opts: &BenchOptions) -> String {
-    let mut dirs: Vec<String> = opts.lib.iter().map(|d| d.display().to_string()).collect();
-    dirs.push(opts.dir.display().to_string());
-    dirs.join(":")
-}
-
 /// Parses `Name: iterations=1 runtime: 1234us` lines into microseconds.
 pub fn parse_runtimes(output: &str) -> Vec<u64> {
     output
@@ -115,82 +143,158 @@ pub fn parse_runtimes(output: &str) -> Vec<u64> {
         .collect()
 }
 
-/// Runs one benchmark in its own process.
-pub fn run_one(opts: &BenchOptions, name: &str) -> BenchResult {
-    let total = opts.warmup + opts.iterations;
-    let output = Command::new(&opts.espell)
-        .arg("run")
-        .arg("-cp")
-        .arg(class_path(opts))
-        .arg("Harness")
+/// Runs `name` on `runner`: `warmup + iterations` iterations of `inner` runs each, in one
+/// process; the first `warmup` iteration times are dropped.
+pub fn run_one(runner: &Runner, name: &str, warmup: usize, iterations: usize, inner: usize) -> BenchResult {
+    let total = warmup + iterations;
+    let child = Command::new(&runner.program)
+        .args(&runner.prefix)
         .arg(name)
         .arg(total.to_string())
-        .arg(opts.inner.to_string())
-        .output();
-    match output {
-        Err(e) => BenchResult {
-            name: name.into(),
-            times: vec![],
-            error: Some(format!("cannot start {}: {e}", opts.espell.display())),
-        },
-        Ok(out) => {
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let times = parse_runtimes(&stdout);
-            let error = if !out.status.success() || times.len() != total {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                Some(format!(
-                    "exit {:?}: {}",
-                    out.status.code(),
-                    stderr
-                        .lines()
-                        .chain(stdout.lines())
-                        .take(6)
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                ))
-            } else {
-                None
-            };
-            BenchResult {
+        .arg(inner.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            return BenchResult {
                 name: name.into(),
-                times: times.into_iter().skip(opts.warmup).collect(),
-                error,
+                times: vec![],
+                peak_rss_kb: None,
+                error: Some(format!("cannot start {}: {e}", runner.program.display())),
             }
         }
+    };
+    let (out, peak_rss_kb) = crate::rusage::wait_with_peak_rss(child);
+    let Ok(out) = out else {
+        return BenchResult {
+            name: name.into(),
+            times: vec![],
+            peak_rss_kb,
+            error: Some("lost the child process".into()),
+        };
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let times = parse_runtimes(&stdout);
+    let error = if !out.status.success() || times.len() != total {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let why: Vec<&str> = stderr.lines().chain(stdout.lines()).take(4).collect();
+        Some(format!("exit {:?}: {}", out.status.code(), why.join(" | ")))
+    } else {
+        None
+    };
+    BenchResult {
+        name: name.into(),
+        times: times.into_iter().skip(warmup).collect(),
+        peak_rss_kb,
+        error,
     }
 }
 
-/// Formats results as a Markdown table or CSV.
+/// A table of single-runner results (Markdown or CSV).
 pub fn format_table(results: &[BenchResult], format: &str) -> String {
     let mut s = String::new();
     if format == "csv" {
-        s.push_str("benchmark,median_ms,min_ms,max_ms,iterations,error\n");
+        s.push_str("benchmark,median_ms,min_ms,max_ms,iterations,peak_rss_mb,error\n");
         for r in results {
             s.push_str(&format!(
-                "{},{:.3},{:.3},{:.3},{},{}\n",
+                "{},{:.3},{:.3},{:.3},{},{},{}\n",
                 r.name,
                 r.median_ms(),
                 r.min_ms(),
                 r.max_ms(),
                 r.times.len(),
+                r.rss_mb(),
                 r.error.clone().unwrap_or_default().replace(',', ";")
             ));
         }
     } else {
-        s.push_str("| benchmark | median ms | min ms | max ms | iterations |\n|---|---:|---:|---:|---:|\n");
+        s.push_str(
+            "| benchmark | median ms | min ms | max ms | iterations | peak RSS MB |\n|---|---:|---:|---:|---:|---:|\n",
+        );
         for r in results {
             match &r.error {
-                Some(e) => s.push_str(&format!("| {} | FAILED: {} | | | |\n", r.name, e)),
+                Some(e) => s.push_str(&format!("| {} | FAILED: {} | | | | |\n", r.name, e)),
                 None => s.push_str(&format!(
-                    "| {} | {:.1} | {:.1} | {:.1} | {} |\n",
+                    "| {} | {:.1} | {:.1} | {:.1} | {} | {} |\n",
                     r.name,
                     r.median_ms(),
                     r.min_ms(),
                     r.max_ms(),
-                    r.times.len()
+                    r.times.len(),
+                    r.rss_mb()
                 )),
             }
         }
+    }
+    s
+}
+
+/// Geometric mean of positive finite ratios.
+pub fn geometric_mean(ratios: &[f64]) -> f64 {
+    let ok: Vec<f64> = ratios.iter().copied().filter(|r| r.is_finite() && *r > 0.0).collect();
+    if ok.is_empty() {
+        return f64::NAN;
+    }
+    (ok.iter().map(|r| r.ln()).sum::<f64>() / ok.len() as f64).exp()
+}
+
+/// A side-by-side table of two runners' results: times of A, median of B, ratio A/B,
+/// peak memory of both; last line the geometric mean of the ratios.
+pub fn format_comparison(pairs: &[(BenchResult, BenchResult)], a: &str, b: &str, format: &str) -> String {
+    let ratios: Vec<f64> = pairs.iter().map(|(x, y)| x.median_ms() / y.median_ms()).collect();
+    let mut s = String::new();
+    if format == "csv" {
+        s.push_str(&format!(
+            "benchmark,{a}_median_ms,{a}_min_ms,{a}_max_ms,{b}_median_ms,ratio,{a}_rss_mb,{b}_rss_mb,error\n"
+        ));
+        for ((x, y), r) in pairs.iter().zip(&ratios) {
+            let err = x
+                .error
+                .clone()
+                .or(y.error.clone())
+                .unwrap_or_default()
+                .replace(',', ";");
+            s.push_str(&format!(
+                "{},{:.3},{:.3},{:.3},{:.3},{:.3},{},{},{}\n",
+                x.name,
+                x.median_ms(),
+                x.min_ms(),
+                x.max_ms(),
+                y.median_ms(),
+                r,
+                x.rss_mb(),
+                y.rss_mb(),
+                err
+            ));
+        }
+        s.push_str(&format!("geomean,,,,,{:.3},,,\n", geometric_mean(&ratios)));
+    } else {
+        s.push_str(&format!(
+            "| benchmark | {a} median ms | {a} min | {a} max | {b} median ms | {a}/{b} | {a} RSS MB | {b} RSS MB |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        ));
+        for ((x, y), r) in pairs.iter().zip(&ratios) {
+            if let Some(e) = x.error.as_ref().or(y.error.as_ref()) {
+                s.push_str(&format!("| {} | FAILED: {} | | | | | | |\n", x.name, e));
+                continue;
+            }
+            s.push_str(&format!(
+                "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {} | {} |\n",
+                x.name,
+                x.median_ms(),
+                x.min_ms(),
+                x.max_ms(),
+                y.median_ms(),
+                r,
+                x.rss_mb(),
+                y.rss_mb()
+            ));
+        }
+        s.push_str(&format!(
+            "| **geometric mean** | | | | | **{:.2}** | | |\n",
+            geometric_mean(&ratios)
+        ));
     }
     s
 }

@@ -4,5 +4,6 @@
 pub mod bench;
 pub mod capture;
 pub mod repl;
+pub mod rusage;
 pub mod setup;
 pub mod testrunner;

@@ -32,6 +32,10 @@ enum Command {
         /// ChesterUpdate subclass) as a transaction; one line on stderr says what happened.
         #[arg(long, num_args = 2, value_names = ["MS", "FILE"])]
         update_after_ms: Option<Vec<String>>,
+        /// Run the application in its own space with a hypervisor space beside it (idle
+        /// until an update arrives).
+        #[arg(long)]
+        hypervisor: bool,
         /// A class name on the class path, or a path to Name.som.
         program: String,
         /// Arguments passed to the program.
@@ -84,6 +88,14 @@ enum Command {
         /// run on SOM's core library).
         #[arg(long, value_name = "DIRS")]
         lib: Option<String>,
+        /// vanilla: the application alone; virtualized: inside a space under an idle
+        /// hypervisor; both: each benchmark both ways, side by side, with the ratio.
+        #[arg(long, default_value = "vanilla", value_parser = ["vanilla", "virtualized", "both"])]
+        mode: String,
+        /// Run every benchmark also on another implementation, side by side: `lua` (the
+        /// twins in bench/lua, `lua5.4` on the PATH) or the path of another espell binary.
+        #[arg(long, value_name = "lua|ESPELL")]
+        compare: Option<String>,
     },
     /// The main demonstration.
     Demo,
@@ -96,11 +108,13 @@ fn main() -> ExitCode {
             cp,
             core,
             update_after_ms,
+            hypervisor,
             program,
             args,
         } => match update_after_ms {
+            None if hypervisor => run_with_update(cp, core, None, &program, &args),
             None => run(cp, core, &program, &args),
-            Some(update) => run_with_update(cp, core, &update, &program, &args),
+            Some(update) => run_with_update(cp, core, Some(&update), &program, &args),
         },
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
@@ -139,27 +153,52 @@ fn main() -> ExitCode {
             format,
             dir,
             lib,
+            mode,
+            compare,
         } => {
             let dir = dir.unwrap_or_else(bench::default_bench_dir);
             let names = if names.is_empty() { bench::discover(&dir) } else { names };
             let espell = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("espell"));
-            let opts = bench::BenchOptions {
-                dir,
-                names: names.clone(),
-                iterations: iterations.max(1),
-                warmup,
-                inner: inner.max(1),
-                format: format.clone(),
-                espell,
-                lib: lib.as_deref().map(setup::split_class_path).unwrap_or_default(),
+            let lib = lib.as_deref().map(setup::split_class_path).unwrap_or_default();
+            // With --mode both, A is virtualized and B vanilla: the ratio is virtualized/vanilla.
+            let a = bench::Runner::espell(&espell, &dir, &lib, mode == "virtualized" || mode == "both");
+            let b = match (compare.as_deref(), mode.as_str()) {
+                (Some("lua"), _) => Some(bench::Runner::lua(&dir)),
+                (Some(other), _) => Some(bench::Runner::other_espell(std::path::Path::new(other), &dir, &lib)),
+                (None, "both") => Some(bench::Runner::espell(&espell, &dir, &lib, false)),
+                (None, _) => None,
             };
-            let mut results = Vec::new();
-            for n in &names {
-                eprintln!("running {n} ...");
-                results.push(bench::run_one(&opts, n));
+            let (iterations, inner) = (iterations.max(1), inner.max(1));
+            let mut failed = false;
+            match b {
+                None => {
+                    let mut results = Vec::new();
+                    for n in &names {
+                        eprintln!("running {n} ...");
+                        results.push(bench::run_one(&a, n, warmup, iterations, inner));
+                    }
+                    failed |= results.iter().any(|r| r.error.is_some());
+                    print!("{}", bench::format_table(&results, &format));
+                }
+                Some(b) => {
+                    // Side by side: A then B for each benchmark, so drift hits both alike.
+                    let (a_label, b_label) = if mode == "both" {
+                        ("virtualized", "vanilla")
+                    } else {
+                        ("espell", b.label.as_str())
+                    };
+                    let mut pairs = Vec::new();
+                    for n in &names {
+                        eprintln!("running {n} ...");
+                        let x = bench::run_one(&a, n, warmup, iterations, inner);
+                        let y = bench::run_one(&b, n, warmup, iterations, inner);
+                        failed |= x.error.is_some() || y.error.is_some();
+                        pairs.push((x, y));
+                    }
+                    print!("{}", bench::format_comparison(&pairs, a_label, b_label, &format));
+                }
             }
-            print!("{}", bench::format_table(&results, &format));
-            if results.iter().any(|r| r.error.is_some()) {
+            if failed {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS
@@ -221,15 +260,37 @@ fn run(cp: Option<String>, core: Option<PathBuf>, program: &str, args: &[String]
     }
 }
 
-/// `espell run --update-after-ms MS FILE ...`: the application runs normally; MS ms after
-/// start it is paused at a safe point and the script runs in a hypervisor against it.
+/// `espell run --hypervisor` / `--update-after-ms MS FILE ...`: the application runs in its
+/// own space beside a hypervisor space; with an update, MS ms after start the application
+/// is paused at a safe point and the script runs in the hypervisor against it.
 fn run_with_update(
     cp: Option<String>,
     core: Option<PathBuf>,
-    update: &[String],
+    update: Option<&[String]>,
     program: &str,
     args: &[String],
 ) -> ExitCode {
+    let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
+    let class = setup::resolve_program(program, &mut class_path);
+    let mut app = match setup::interpreter(class_path, core.clone()) {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
+    let hypervisor = match espell_vm::hypervisor::Hypervisor::new(core) {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    let Some(update) = update else {
+        // Idle hypervisor: it exists (its space and library are loaded) but never runs.
+        let result = app.run_main(&class, args);
+        app.flush();
+        drop(hypervisor);
+        return match result {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        };
+    };
+    let mut hypervisor = hypervisor;
     let (ms, file) = (&update[0], &update[1]);
     let Ok(ms) = ms.parse::<u64>() else {
         eprintln!("espell: --update-after-ms takes a number of milliseconds, not '{ms}'");
@@ -241,16 +302,6 @@ fn run_with_update(
             eprintln!("espell: cannot read update script {file}: {e}");
             return ExitCode::FAILURE;
         }
-    };
-    let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
-    let class = setup::resolve_program(program, &mut class_path);
-    let mut app = match setup::interpreter(class_path, core.clone()) {
-        Ok(i) => i,
-        Err(e) => return fail(&e),
-    };
-    let mut hypervisor = match espell_vm::hypervisor::Hypervisor::new(core) {
-        Ok(h) => h,
-        Err(e) => return fail(&e),
     };
     let applied = std::rc::Rc::new(std::cell::Cell::new(false));
     let done = applied.clone();
