@@ -88,7 +88,12 @@ pub struct Hypervisor {
 impl Hypervisor {
     /// A hypervisor with its own copy of the core library (`core`, or the embedded one).
     pub fn new(core: Option<PathBuf>) -> Result<Hypervisor, VmError> {
-        let mut loader = Loader::new(Vec::new(), core);
+        Self::with_class_path(Vec::new(), core)
+    }
+
+    /// A hypervisor whose space also searches `class_path` (before its libraries).
+    pub fn with_class_path(class_path: Vec<PathBuf>, core: Option<PathBuf>) -> Result<Hypervisor, VmError> {
+        let mut loader = Loader::new(class_path, core);
         loader.use_hypervisor_library = true;
         let mut interp = Interp::new_hypervisor(loader)?;
         let sink = Sink::default();
@@ -170,6 +175,36 @@ impl Hypervisor {
         report.finish_ms = finishing.elapsed().as_secs_f64() * 1000.0;
         report.output = String::from_utf8_lossy(&self.sink.0.borrow()).into_owned();
         report
+    }
+
+    /// Runs `body` in the hypervisor with an update session open over `app` (paused) and
+    /// the application's mirror; commits when `body` succeeds, rolls back otherwise.
+    pub fn run_in_session(
+        &mut self,
+        app: &mut Interp,
+        body: impl FnOnce(&mut Interp, Value) -> Result<Value, VmError>,
+    ) -> Result<Value, VmError> {
+        self.sessions += 1;
+        let id = self.sessions;
+        app.handles.clear();
+        let system = app.space.special(Special::SystemGlobal);
+        app.handles.push(system);
+        let mirror = self.app_mirror(id)?;
+        self.interp.mirror_session = Some(MirrorSession {
+            app: app as *mut Interp,
+            session: UpdateSession::new(),
+            id,
+        });
+        let result = body(&mut self.interp, mirror);
+        let session = self.interp.mirror_session.take().expect("the session is still there");
+        app.handles.clear();
+        match &result {
+            Ok(_) => {
+                session.session.commit(app);
+            }
+            Err(_) => session.session.roll_back(app),
+        }
+        result
     }
 
     fn load_script(&mut self, source: &str, file: &str) -> Result<(String, Value), String> {
