@@ -23,12 +23,14 @@ local inner = math.tointeger(tonumber(arg[3] or "1"))
 if not iterations or iterations < 1 or not inner or inner < 1 then usage() end
 
 local dir = (arg[0] or ""):match("^(.*[/\\])") or "./"
-local chunk = loadfile(dir .. name .. ".lua")
-if not chunk then
+local path = dir .. name .. ".lua"
+local file = io.open(path, "r")
+if not file then
   io.stderr:write(name .. ": no such benchmark class\n")
   os.exit(1)
 end
-local bench = chunk()
+file:close()
+local bench = assert(loadfile(path))()
 local benchmark, verify = bench.benchmark, bench.verify
 
 local clock = os.clock

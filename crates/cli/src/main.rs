@@ -314,9 +314,10 @@ fn run_with_update(
         let report = hypervisor.run_update(app, &script, &file_name);
         eprintln!("{}", report.line());
     }));
-    let flag = app.interrupt.clone();
+    let (flag, request) = (app.interrupt.clone(), app.update_requested.clone());
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(ms));
+        request.store(true, std::sync::atomic::Ordering::Relaxed);
         flag.store(true, std::sync::atomic::Ordering::Relaxed);
     });
     let result = app.run_main(&class, args);

@@ -35,6 +35,21 @@ const SYSTEM_CLASSES: &[(&str, InstanceKind, Option<Special>)] = &[
 const PLACEHOLDER: Value = Value::small_const(0);
 
 impl Interp {
+    /// If the core library has processes, makes `Process` the special process class and
+    /// binds `Processor` to the scheduler object.
+    fn bind_processor(&mut self) -> Result<(), VmError> {
+        if let Some(process) = self.load_class("Process")? {
+            self.space.specials[Special::ProcessClass as usize] = process;
+        }
+        if let Some(scheduler) = self.load_class("ProcessorScheduler")? {
+            let n = self.space.class_info(scheduler).instance_fields.len();
+            let processor = self.space.new_plain(scheduler, n);
+            let name = self.space.symbol("Processor");
+            self.space.set_global(name, processor);
+        }
+        Ok(())
+    }
+
     /// Recomputes every class's layout, supers first, and refits class objects: system
     /// classes were loaded before `Class` declared its fields, so their metaclass layouts
     /// are stale after the bootstrap.
@@ -156,6 +171,7 @@ impl Interp {
             }
         }
         interp.relayout_all_classes();
+        interp.bind_processor()?;
         Ok(interp)
     }
 }

@@ -101,8 +101,15 @@ pub struct Interp {
     lookup_cache: Box<[LookupEntry]>,
     /// Values held from outside the space (mirror handles of an update session): roots.
     pub handles: Vec<Value>,
+    /// The processes of this space (the active one's stacks are `stack`/`frames`).
+    pub scheduler: crate::scheduler::Scheduler,
+    /// Set (from any thread) to request an update at the next safe point; the handler
+    /// runs then (see `interrupt_handler`).
+    pub update_requested: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The conditional jump (frame serial, instruction) that last sent `mustBeBoolean`.
     must_be_boolean_retry: Option<(u64, usize)>,
+    /// The process the innermost `run` was entered for.
+    run_entry: usize,
     /// True for a hypervisor space: its class files may bind the mirror primitives.
     pub is_hypervisor: bool,
     /// The update session a hypervisor script is running in, if any.
@@ -118,6 +125,8 @@ pub struct Interp {
 enum Flow {
     Continue,
     Done(Value),
+    /// A process other than the one `run` was entered for returned from its last frame.
+    Ended,
 }
 
 impl Interp {
@@ -375,7 +384,7 @@ impl Interp {
             None => (
                 nil,
                 HomeRef {
-                    process: 0,
+                    process: self.scheduler.active as u32,
                     depth: self.frames.len() as u32,
                     serial,
                 },
@@ -495,6 +504,7 @@ impl Interp {
         roots.extend(self.space.symbol_values());
         roots.extend_from_slice(&self.sel.binops);
         roots.extend_from_slice(&self.handles);
+        self.scheduler_roots(&mut roots);
         let (_, freed_method) = self.space.heap.collect(&roots);
         if freed_method {
             self.space.bump_epoch();
@@ -507,11 +517,39 @@ impl Interp {
     fn return_from_frame(&mut self, v: Value, base: usize) -> Flow {
         let f = self.frames.pop().expect("a frame to return from");
         self.stack.truncate(f.bp as usize);
-        if self.frames.len() <= base {
+        if self.frames.len() <= base && self.is_entry_process(base) {
             return Flow::Done(v);
+        }
+        if self.frames.is_empty() {
+            return Flow::Ended;
         }
         self.stack.push(v);
         Flow::Continue
+    }
+
+    /// True while the active process is the one whose frames `run(base)` watches: the
+    /// main process, or any process when no other exists.
+    fn is_entry_process(&self, _base: usize) -> bool {
+        self.scheduler.processes.len() <= 1 || self.scheduler.active == self.run_entry
+    }
+
+    /// The active process (not the entry one) finished its block: it terminates.
+    fn end_active_process(&mut self) -> Result<(), VmError> {
+        let id = self.scheduler.active;
+        self.terminate_process(id)
+    }
+
+    /// An error ended the active process. In the process `run` was entered for it is the
+    /// run's error; in any other process it is reported with its backtrace and only that
+    /// process ends, the others go on.
+    fn process_failed(&mut self, e: VmError, entry: usize) -> Result<(), VmError> {
+        if self.scheduler.active == entry || matches!(e, VmError::Exit(_)) || self.scheduler.processes.len() <= 1 {
+            return Err(e);
+        }
+        let id = self.scheduler.active;
+        let _ = self.out.flush();
+        let _ = writeln!(self.err, "Process {id} ended by an uncaught error: {e}");
+        self.terminate_process(id)
     }
 
     fn non_local_return(&mut self, v: Value, base: usize) -> Result<Flow, VmError> {
@@ -526,9 +564,11 @@ impl Interp {
         // becomes the answer of the block's `value`.
         let receiver = self.stack[f.bp as usize];
         let closure = f.closure;
-        if let Flow::Done(_) = self.return_from_frame(v, base) {
+        match self.return_from_frame(v, base) {
             // The block was entered from outside the loop: report as an error.
-            return Err(self.error("Block has escaped and cannot be executed"));
+            Flow::Done(_) => return Err(self.error("Block has escaped and cannot be executed")),
+            Flow::Ended => return Ok(Flow::Ended),
+            Flow::Continue => {}
         }
         self.stack.pop();
         self.stack.push(receiver);
@@ -566,6 +606,15 @@ impl Interp {
     /// loop looks at or grows the stack; pointers are re-read afterwards (`load!`).
     #[allow(unused_assignments)] // `load!` after a safe point refreshes what the next op may not read
     pub fn run(&mut self, base: usize) -> Result<Value, VmError> {
+        let outer_entry = self.run_entry;
+        self.run_entry = self.scheduler.active;
+        let result = self.run_loop(base);
+        self.run_entry = outer_entry;
+        result
+    }
+
+    #[allow(unused_assignments)]
+    fn run_loop(&mut self, base: usize) -> Result<Value, VmError> {
         let mut code: *const Code;
         let mut pc: usize;
         let mut sp: *mut Value;
@@ -596,13 +645,14 @@ impl Interp {
                 self.frames.last_mut().expect("frame").pc = pc as u32;
             }};
         }
+        let entry = self.scheduler.active;
         macro_rules! call {
             ($e:expr) => {{
                 save!();
                 if let Err(e) = $e {
-                    return Err(self.locate(e));
-                }
-                if self.frames.len() <= base {
+                    let e = self.locate(e);
+                    self.process_failed(e, entry)?;
+                } else if self.scheduler.active == entry && self.frames.len() <= base {
                     return Ok(self.stack.pop().unwrap_or(self.space.nil()));
                 }
                 load!();
@@ -613,6 +663,12 @@ impl Interp {
                 match $e {
                     Flow::Done(v) => return Ok(v),
                     Flow::Continue => load!(),
+                    Flow::Ended => {
+                        if let Err(e) = self.end_active_process() {
+                            self.process_failed(e, entry)?;
+                        }
+                        load!();
+                    }
                 }
             }};
         }
@@ -655,16 +711,23 @@ impl Interp {
                 unsafe { *fp }
             };
         }
+        // A safe point. `retry` is how far back the instruction that hit it starts (1 for
+        // a send not yet done, 0 after a jump whose target is already in pc): when another
+        // process is switched in or an update ran, the loop resumes from the saved pc.
         macro_rules! safepoint {
-            () => {
+            ($retry:expr) => {
                 if self.space.heap.gc_requested {
                     save!();
                     self.collect_garbage();
                 }
                 if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                    pc -= $retry;
                     save!();
-                    self.service_interrupt();
+                    if let Err(e) = self.service_interrupt() {
+                        self.process_failed(e, entry)?;
+                    }
                     load!();
+                    continue;
                 }
             };
         }
@@ -782,7 +845,7 @@ impl Interp {
                 }
                 Op::Dup => push!(top!()),
                 Op::Send { sel, argc, cache } => {
-                    safepoint!();
+                    safepoint!(1);
                     call!(self.send(
                         c.literals[sel as usize],
                         argc as usize,
@@ -791,7 +854,7 @@ impl Interp {
                     ));
                 }
                 Op::SuperSend { sel, argc, cache } => {
-                    safepoint!();
+                    safepoint!(1);
                     let holder = self
                         .space
                         .method_of(self.frames.last().expect("frame").method)
@@ -839,7 +902,7 @@ impl Interp {
                 Op::Jump(t) => pc = t as usize,
                 Op::JumpBack(t) => {
                     pc = t as usize;
-                    safepoint!();
+                    safepoint!(0);
                 }
                 Op::JumpIfTrue(t) | Op::JumpIfFalse(t) => {
                     let v = pop!();
@@ -920,7 +983,7 @@ impl Interp {
                             if let Op::JumpBack(top) = c.ops[pc + 4] {
                                 set_local!(counter, next);
                                 pc = top as usize;
-                                safepoint!();
+                                safepoint!(0);
                             }
                         }
                     }
@@ -941,12 +1004,17 @@ impl Interp {
                     match self.non_local_return(v, base) {
                         Ok(Flow::Done(v)) => return Ok(v),
                         Ok(Flow::Continue) => {
-                            if self.frames.len() <= base {
+                            if self.scheduler.active == entry && self.frames.len() <= base {
                                 return Ok(self.stack.pop().unwrap_or(self.space.nil()));
                             }
                             load!();
                         }
-                        Err(e) => return Err(self.locate(e)),
+                        Ok(Flow::Ended) => flow!(Flow::Ended),
+                        Err(e) => {
+                            let e = self.locate(e);
+                            self.process_failed(e, entry)?;
+                            load!();
+                        }
                     }
                 }
             }
@@ -956,14 +1024,17 @@ impl Interp {
     /// Runs the interrupt handler at a safe point (the space is paused meanwhile: every
     /// frame and the stack are consistent and nothing of the loop's state is cached).
     #[cold]
-    fn service_interrupt(&mut self) {
+    fn service_interrupt(&mut self) -> Result<(), VmError> {
         self.interrupt.store(false, std::sync::atomic::Ordering::Relaxed);
-        if let Some(mut handler) = self.interrupt_handler.take() {
-            handler(self);
-            if self.interrupt_handler.is_none() {
-                self.interrupt_handler = Some(handler);
+        if self.update_requested.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            if let Some(mut handler) = self.interrupt_handler.take() {
+                handler(self);
+                if self.interrupt_handler.is_none() {
+                    self.interrupt_handler = Some(handler);
+                }
             }
         }
+        self.preempt()
     }
 
     /// Turns a primitive failure into an uncaught error with the backtrace of where it happened.
@@ -1025,8 +1096,11 @@ impl Interp {
             started: Instant::now(),
             random_state: 0x2545_F491_4F6C_DD1D,
             handles: Vec::new(),
+            scheduler: Default::default(),
+            update_requested: Default::default(),
             is_hypervisor: false,
             must_be_boolean_retry: None,
+            run_entry: 0,
             mirror_session: None,
             interrupt: Default::default(),
             interrupt_handler: None,

@@ -14,6 +14,7 @@ pub mod mop;
 pub mod object;
 pub mod primitives;
 pub mod runner;
+pub mod scheduler;
 pub mod space;
 pub mod value;
 

@@ -78,6 +78,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "valueWithArguments:" => value_with_arguments,
         "numArgs" => num_args,
         "restart" => restart,
+        "newProcess" => super::process::new_process,
         _ => return None,
     })
 }

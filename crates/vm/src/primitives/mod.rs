@@ -8,6 +8,7 @@ pub mod double;
 mod integer;
 mod method;
 mod object;
+pub mod process;
 mod string;
 mod system;
 
@@ -32,6 +33,9 @@ pub fn lookup(class_name: &str, class_side: bool, selector: &str) -> Option<Prim
         ("Block" | "Block1" | "Block2" | "Block3" | "Block4", false) => block::lookup(selector),
         ("Method" | "Primitive", false) => method::lookup(selector),
         ("System", false) => system::lookup(selector),
+        ("Process", false) => process::lookup_process(selector),
+        ("ProcessorScheduler", false) => process::lookup_scheduler(selector),
+        ("Semaphore", false) => process::lookup_semaphore(selector),
         _ => None,
     }
 }

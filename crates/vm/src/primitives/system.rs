@@ -136,6 +136,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "time" => time,
         "ticks" => ticks,
         "fullGC" => full_gc,
+        "stopAfterError:" => super::process::stop_after_error,
         _ => return None,
     })
 }

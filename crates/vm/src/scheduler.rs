@@ -1,0 +1,344 @@
+//! Green threads: Smalltalk processes with priorities, semaphores and sleeping, scheduled
+//! by the interpreter of their space.
+//!
+//! The active process's stacks live in `Interp::stack`/`Interp::frames`; the others' are
+//! parked in their `ProcessState`. Switching swaps the vectors (no copying). A process
+//! waits on a semaphore or sleeps until a deadline; the scheduler picks the runnable
+//! process of highest priority, round-robin within a priority. Preemption happens at safe
+//! points (sends and back-jumps) when the ticker asks for attention.
+
+use crate::error::VmError;
+use crate::interpreter::{Frame, Interp};
+use crate::space::Special;
+use crate::value::{Value, WordMap};
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Highest process priority (Pharo's range is 1..100 too).
+pub const MAX_PRIORITY: i64 = 100;
+/// Priority of the main process and of new processes by default.
+pub const USER_PRIORITY: i64 = 40;
+/// How often the ticker asks a busy process to let others of its priority run.
+const TIME_SLICE: Duration = Duration::from_millis(10);
+
+/// What a process is doing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RunState {
+    /// Ready to run (or running, for the active process).
+    Runnable,
+    /// Stopped by `suspend` (or created and not yet resumed).
+    Suspended,
+    /// Waiting on a semaphore, possibly with a deadline.
+    Waiting,
+    /// Sleeping until its deadline.
+    Sleeping,
+    /// Ended.
+    Terminated,
+}
+
+/// One Smalltalk process.
+pub struct ProcessState {
+    /// The Smalltalk `Process` object.
+    pub object: Value,
+    /// Its operand stack (empty while it is the active process).
+    pub stack: Vec<Value>,
+    /// Its frames (empty while it is the active process).
+    pub frames: Vec<Frame>,
+    /// A block to start with, for a process that has not run yet.
+    pub start: Option<Value>,
+    /// Scheduling priority (higher runs first).
+    pub priority: i64,
+    /// What it is doing.
+    pub state: RunState,
+    /// The semaphore it waits on.
+    pub waiting_on: Option<Value>,
+    /// When a sleep or a timed wait ends.
+    pub deadline: Option<Instant>,
+}
+
+/// The processes of one space.
+#[derive(Default)]
+pub struct Scheduler {
+    /// Every process by id (index); terminated ones stay as tombstones.
+    pub processes: Vec<ProcessState>,
+    /// The running process's id.
+    pub active: usize,
+    /// Processes waiting on each semaphore, in arrival order.
+    pub waiters: WordMap<Value, VecDeque<usize>>,
+    /// Whether a ticker thread drives time slices and timers.
+    pub ticking: bool,
+}
+
+impl Scheduler {
+    /// Ids of processes that could run now, best first (highest priority, then the one
+    /// that ran least recently — approximated by id order after `skip`).
+    fn best_runnable(&self, exclude: Option<usize>) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        let n = self.processes.len();
+        // Round-robin: scan starting after the active process.
+        for k in 1..=n {
+            let i = (self.active + k) % n;
+            if Some(i) == exclude {
+                continue;
+            }
+            let p = &self.processes[i];
+            if p.state != RunState::Runnable {
+                continue;
+            }
+            if best.is_none_or(|b| p.priority > self.processes[b].priority) {
+                best = Some(i);
+            }
+        }
+        best
+    }
+}
+
+impl Interp {
+    /// Makes the interpreter's current stacks the main process (id 0), if not done yet.
+    pub fn ensure_main_process(&mut self) {
+        if !self.scheduler.processes.is_empty() {
+            return;
+        }
+        let object = self.new_process_object(USER_PRIORITY);
+        self.scheduler.processes.push(ProcessState {
+            object,
+            stack: Vec::new(),
+            frames: Vec::new(),
+            start: None,
+            priority: USER_PRIORITY,
+            state: RunState::Runnable,
+            waiting_on: None,
+            deadline: None,
+        });
+        self.scheduler.active = 0;
+    }
+
+    fn new_process_object(&mut self, priority: i64) -> Value {
+        let class = self.space.special(Special::ProcessClass);
+        let n = if self.space.is_class(class) {
+            self.space.class_info(class).instance_fields.len()
+        } else {
+            0
+        };
+        let object = self.space.new_plain(class, n.max(3));
+        let id = self.scheduler.processes.len() as i64;
+        let obj = self.space.heap.get_mut(object);
+        obj.fields[0] = Value::small(id);
+        obj.fields[2] = Value::small(priority);
+        object
+    }
+
+    /// The id of a Process object, if it is one of this space's.
+    pub fn process_id(&self, object: Value) -> Option<usize> {
+        if object.is_small() {
+            return None;
+        }
+        let id = self.space.heap.get(object).fields.first()?.as_small()? as usize;
+        (self.scheduler.processes.get(id)?.object == object).then_some(id)
+    }
+
+    /// A new suspended process that will evaluate `block` (a 0-argument block).
+    pub fn new_process(&mut self, block: Value) -> Value {
+        self.ensure_main_process();
+        let priority = self.scheduler.processes[self.scheduler.active].priority;
+        let object = self.new_process_object(priority);
+        self.scheduler.processes.push(ProcessState {
+            object,
+            stack: Vec::new(),
+            frames: Vec::new(),
+            start: Some(block),
+            priority,
+            state: RunState::Suspended,
+            waiting_on: None,
+            deadline: None,
+        });
+        object
+    }
+
+    /// Makes process `id` runnable; asks for a switch at the next safe point if it should
+    /// preempt the active one.
+    pub fn make_runnable(&mut self, id: usize) {
+        let p = &mut self.scheduler.processes[id];
+        if p.state == RunState::Terminated {
+            return;
+        }
+        if let Some(sem) = p.waiting_on.take() {
+            if let Some(q) = self.scheduler.waiters.get_mut(&sem) {
+                q.retain(|&w| w != id);
+            }
+        }
+        let p = &mut self.scheduler.processes[id];
+        p.state = RunState::Runnable;
+        p.deadline = None;
+        if p.priority > self.scheduler.processes[self.scheduler.active].priority {
+            self.interrupt.store(true, Ordering::Relaxed);
+        }
+        self.start_ticker();
+    }
+
+    /// Starts the ticker thread that requests safe points for time slices and timers.
+    fn start_ticker(&mut self) {
+        if self.scheduler.ticking {
+            return;
+        }
+        self.scheduler.ticking = true;
+        // The thread holds only a weak reference: it stops when the interpreter is gone.
+        let flag = std::sync::Arc::downgrade(&self.interrupt);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(TIME_SLICE);
+            match flag.upgrade() {
+                Some(f) => f.store(true, Ordering::Relaxed),
+                None => break,
+            }
+        });
+    }
+
+    /// Switches to process `id` (saving the active one's stacks).
+    pub fn switch_to(&mut self, id: usize) -> Result<(), VmError> {
+        let current = self.scheduler.active;
+        if id == current {
+            return Ok(());
+        }
+        {
+            let p = &mut self.scheduler.processes[current];
+            std::mem::swap(&mut p.stack, &mut self.stack);
+            std::mem::swap(&mut p.frames, &mut self.frames);
+        }
+        self.scheduler.active = id;
+        let p = &mut self.scheduler.processes[id];
+        std::mem::swap(&mut p.stack, &mut self.stack);
+        std::mem::swap(&mut p.frames, &mut self.frames);
+        if let Some(block) = p.start.take() {
+            self.stack.clear();
+            self.frames.clear();
+            self.stack.push(block);
+            self.activate_block(block, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Wakes every process whose deadline has passed (answering `false` to timed waits).
+    pub fn wake_sleepers(&mut self) {
+        let now = Instant::now();
+        let due: Vec<usize> = self
+            .scheduler
+            .processes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                matches!(p.state, RunState::Sleeping | RunState::Waiting) && p.deadline.is_some_and(|d| d <= now)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for id in due {
+            if self.scheduler.processes[id].state == RunState::Waiting {
+                // A timed wait that timed out answers false (the active process's stack is
+                // the interpreter's own).
+                let f = self.space.special(Special::False);
+                let stack = if id == self.scheduler.active {
+                    &mut self.stack
+                } else {
+                    &mut self.scheduler.processes[id].stack
+                };
+                if let Some(top) = stack.last_mut() {
+                    *top = f;
+                }
+            }
+            self.make_runnable(id);
+        }
+    }
+
+    /// Picks the process to run next after the active one stopped being runnable (or to
+    /// preempt it). Waits for sleepers when nothing can run; fails on deadlock.
+    pub fn reschedule(&mut self) -> Result<(), VmError> {
+        loop {
+            self.wake_sleepers();
+            let active = self.scheduler.active;
+            let active_runnable = self.scheduler.processes[active].state == RunState::Runnable;
+            match self.scheduler.best_runnable(Some(active)) {
+                Some(next)
+                    if !active_runnable
+                        || self.scheduler.processes[next].priority >= self.scheduler.processes[active].priority =>
+                {
+                    return self.switch_to(next);
+                }
+                _ if active_runnable => return Ok(()),
+                _ => {}
+            }
+            let next_deadline = self.scheduler.processes.iter().filter_map(|p| p.deadline).min();
+            match next_deadline {
+                Some(d) => std::thread::sleep(d.saturating_duration_since(Instant::now()).min(TIME_SLICE)),
+                None => return Err(self.error("deadlock: every process is waiting and nothing can wake one")),
+            }
+        }
+    }
+
+    /// At a safe point: wake sleepers and let a process of higher (or, at a time slice,
+    /// equal) priority run.
+    pub fn preempt(&mut self) -> Result<(), VmError> {
+        if self.scheduler.processes.len() <= 1 {
+            return Ok(());
+        }
+        self.wake_sleepers();
+        let active = self.scheduler.active;
+        if let Some(next) = self.scheduler.best_runnable(Some(active)) {
+            if self.scheduler.processes[next].priority >= self.scheduler.processes[active].priority {
+                return self.switch_to(next);
+            }
+        }
+        Ok(())
+    }
+
+    /// The active process stops running (it waits, sleeps, is suspended or ended).
+    pub fn block_active(&mut self, state: RunState) -> Result<(), VmError> {
+        let active = self.scheduler.active;
+        self.scheduler.processes[active].state = state;
+        self.reschedule()
+    }
+
+    /// Ends process `id` (its frames are dropped).
+    pub fn terminate_process(&mut self, id: usize) -> Result<(), VmError> {
+        let p = &mut self.scheduler.processes[id];
+        if let Some(sem) = p.waiting_on.take() {
+            if let Some(q) = self.scheduler.waiters.get_mut(&sem) {
+                q.retain(|&w| w != id);
+            }
+        }
+        let p = &mut self.scheduler.processes[id];
+        p.state = RunState::Terminated;
+        p.deadline = None;
+        p.start = None;
+        if id == self.scheduler.active {
+            self.reschedule()?;
+            // Its stacks were swapped into the tombstone: drop them.
+            let p = &mut self.scheduler.processes[id];
+            p.stack = Vec::new();
+            p.frames = Vec::new();
+        } else {
+            p.stack = Vec::new();
+            p.frames = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// Every value the scheduler holds, for the collector.
+    pub fn scheduler_roots(&self, roots: &mut Vec<Value>) {
+        for p in &self.scheduler.processes {
+            roots.push(p.object);
+            roots.extend_from_slice(&p.stack);
+            for f in &p.frames {
+                roots.push(f.method);
+                roots.push(f.closure);
+                roots.push(f.env);
+            }
+            if let Some(b) = p.start {
+                roots.push(b);
+            }
+            if let Some(s) = p.waiting_on {
+                roots.push(s);
+            }
+        }
+        roots.extend(self.scheduler.waiters.keys().copied());
+    }
+}
