@@ -38,6 +38,9 @@ impl Interp {
     /// If the core library has processes, makes `Process` the special process class and
     /// binds `Processor` to the scheduler object.
     fn bind_processor(&mut self) -> Result<(), VmError> {
+        if let Some(context) = self.load_class("Context")? {
+            self.space.specials[Special::ContextClass as usize] = context;
+        }
         if let Some(process) = self.load_class("Process")? {
             self.space.specials[Special::ProcessClass as usize] = process;
         }

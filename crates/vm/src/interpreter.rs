@@ -44,6 +44,9 @@ pub type InterruptHandler = Box<dyn FnMut(&mut Interp)>;
 /// methods with huge frames ends in "stack overflow" long before memory runs out.
 const MAX_STACK_SLOTS: usize = 32 << 20;
 
+/// Activations allowed beyond `max_depth` while a `StackOverflow` is being handled.
+const OVERFLOW_HEADROOM: usize = 2_000;
+
 /// Default limit on nested activations; deeper recursion is a Smalltalk-level error.
 pub const DEFAULT_MAX_DEPTH: usize = 100_000;
 
@@ -110,6 +113,8 @@ pub struct Interp {
     must_be_boolean_retry: Option<(u64, usize)>,
     /// The process the innermost `run` was entered for.
     run_entry: usize,
+    /// Serial of the activation at the depth limit when StackOverflow was last signalled.
+    overflow_signalled_at: Option<u64>,
     /// True for a hypervisor space: its class files may bind the mirror primitives.
     pub is_hypervisor: bool,
     /// The update session a hypervisor script is running in, if any.
@@ -120,6 +125,14 @@ pub struct Interp {
     /// What to do at a requested safe point (e.g. run an update in a hypervisor).
     pub interrupt_handler: Option<InterruptHandler>,
     next_serial: u64,
+}
+
+/// What `stack_overflow` decided.
+enum Overflow {
+    /// Go on with the activation (the overflow is being handled).
+    Proceed,
+    /// A `StackOverflow` exception was signalled instead.
+    Signalled,
 }
 
 enum Flow {
@@ -315,7 +328,13 @@ impl Interp {
     #[inline]
     pub fn invoke(&mut self, m: &Method, mv: Value, argc: usize) -> Result<(), VmError> {
         if let Some(p) = m.primitive {
-            return p(self, argc);
+            let (base, depth) = (self.stack.len() - 1 - argc, self.frames.len());
+            return match p(self, argc) {
+                Err(VmError::PrimitiveFailed(message)) if self.frames.len() == depth => {
+                    self.signal_failure(message, base)
+                }
+                other => other,
+            };
         }
         if let Some(t) = m.code.trivial {
             if let Some(v) = self.run_trivial(t, argc) {
@@ -330,6 +349,70 @@ impl Interp {
         }
         let nil = self.nil();
         self.activate(Rc::as_ptr(&m.code), mv, nil, argc, None)
+    }
+
+    /// A primitive failed: signal it as a Smalltalk exception (`ZeroDivide`,
+    /// `SubscriptOutOfBounds` or `PrimitiveFailed`, when the core library has them) in place
+    /// of the send whose receiver sat at stack index `base`; the exception's value (when
+    /// resumed or returned by a handler) becomes the send's value.
+    #[cold]
+    fn signal_failure(&mut self, message: String, base: usize) -> Result<(), VmError> {
+        let class_name = if message.contains("division by zero") {
+            "ZeroDivide"
+        } else if message.contains("out of bounds") {
+            "SubscriptOutOfBounds"
+        } else {
+            "PrimitiveFailed"
+        };
+        self.signal_exception(class_name, message, base)
+    }
+
+    /// Replaces everything from stack index `base` up with `ClassName signal: message`.
+    fn signal_exception(&mut self, class_name: &str, message: String, base: usize) -> Result<(), VmError> {
+        let class = match self.load_class(class_name) {
+            Ok(Some(c)) => c,
+            _ => return Err(VmError::PrimitiveFailed(message)),
+        };
+        let signal = self.space.symbol("signal:");
+        let meta = self.space.class_of(class);
+        if self.space.lookup(meta, signal).is_none() || base > self.stack.len() {
+            return Err(VmError::PrimitiveFailed(message));
+        }
+        self.stack.truncate(base);
+        self.stack.push(class);
+        let text = self.space.new_string(&message);
+        self.stack.push(text);
+        self.send(signal, 1, None, None)
+    }
+
+    /// Recursion reached the limit: signal `StackOverflow` in place of the send. While that
+    /// overflow is being handled (the deep activations are still there), up to
+    /// `OVERFLOW_HEADROOM` more activations are allowed; past that, or without the class,
+    /// it is an uncaught error.
+    #[cold]
+    fn stack_overflow(&mut self, argc: usize) -> Result<Overflow, VmError> {
+        let depth = self.frames.len();
+        let message = format!("Stack overflow: more than {} nested activations", self.max_depth);
+        if self.stack.len() >= MAX_STACK_SLOTS {
+            return Err(self.error(message));
+        }
+        let marker = self.frames.get(self.max_depth.saturating_sub(1)).map(|f| f.serial);
+        if marker.is_some() && marker == self.overflow_signalled_at {
+            return if depth < self.max_depth + OVERFLOW_HEADROOM {
+                Ok(Overflow::Proceed)
+            } else {
+                Err(self.error(message))
+            };
+        }
+        if marker.is_none() {
+            return Ok(Overflow::Proceed); // only the stack-slot limit was close
+        }
+        self.overflow_signalled_at = marker;
+        let base = self.stack.len() - 1 - argc;
+        match self.signal_exception("StackOverflow", message.clone(), base) {
+            Ok(()) => Ok(Overflow::Signalled),
+            Err(_) => Err(self.error(message)),
+        }
     }
 
     /// Runs a frameless method; `None` when the receiver does not fit (e.g. a getter on
@@ -351,6 +434,29 @@ impl Interp {
         }
     }
 
+    /// Gives the top frame a fresh environment, as on entry (for restarts): captured
+    /// variables start over, and an inlined scope the frame was inside is left.
+    pub fn reset_frame_env(&mut self) {
+        let nil = self.nil();
+        let frame = *self.frames.last().expect("a frame");
+        let code = unsafe { &*frame.code };
+        let outer = match &self.space.heap.get(frame.closure).body {
+            Body::Block(b) if frame.closure != nil => b.outer_env,
+            _ => nil,
+        };
+        let env = if code.env_size > 0 {
+            let mut slots = vec![nil; code.env_size as usize];
+            slots[0] = outer;
+            for &(arg, slot) in code.env_args.iter() {
+                slots[slot as usize] = self.stack[frame.bp as usize + 1 + arg as usize];
+            }
+            self.space.new_array(slots)
+        } else {
+            outer
+        };
+        self.frames.last_mut().expect("a frame").env = env;
+    }
+
     /// Pushes a frame for `code` whose receiver and arguments are on the stack.
     pub(crate) fn activate(
         &mut self,
@@ -364,10 +470,10 @@ impl Interp {
         if self.frames.len() >= self.max_depth
             || self.stack.len() + c_ref.num_temps as usize + c_ref.ops.len() > MAX_STACK_SLOTS
         {
-            return Err(self.error(format!(
-                "Stack overflow: more than {} nested activations",
-                self.max_depth
-            )));
+            match self.stack_overflow(argc)? {
+                Overflow::Proceed => {}
+                Overflow::Signalled => return Ok(()),
+            }
         }
         let c = unsafe { &*code };
         let bp = self.stack.len() - 1 - argc;
@@ -552,11 +658,42 @@ impl Interp {
         self.terminate_process(id)
     }
 
+    /// True if an unfinished `Block>>ensure:` or `Block>>ifCurtailed:` activation lies
+    /// above frame `depth` (and the library has `Context>>return:` to unwind it).
+    fn unwind_pending_above(&mut self, depth: usize) -> bool {
+        let (Some(ensure), Some(curtailed)) = (
+            self.space.existing_symbol("ensure:"),
+            self.space.existing_symbol("ifCurtailed:"),
+        ) else {
+            return false;
+        };
+        let nil = self.nil();
+        let found = self.frames[depth + 1..].iter().any(|f| {
+            f.closure == nil
+                && self.space.method_of(f.method).is_some_and(|m| {
+                    (m.selector == ensure || m.selector == curtailed)
+                        && self.stack[f.bp as usize + 2] == nil
+                        && self.space.class_name(m.holder.get()) == "Block"
+                })
+        });
+        found && self.space.is_class(self.space.special(Special::ContextClass))
+    }
+
     fn non_local_return(&mut self, v: Value, base: usize) -> Result<Flow, VmError> {
         let f = *self.frames.last().expect("frame");
         let home = f.home;
         let alive = (home.depth as usize) < self.frames.len() && self.frames[home.depth as usize].serial == home.serial;
         if alive && home.depth as usize >= base {
+            if self.unwind_pending_above(home.depth as usize) {
+                // ensure:/ifCurtailed: activations are in the way: let Smalltalk unwind
+                // them (`homeContext return: v`), which then cuts the stack itself.
+                let ctx = self.context_object(self.scheduler.active, home.depth as usize);
+                self.stack.push(ctx);
+                self.stack.push(v);
+                let sel = self.space.symbol("return:");
+                self.send(sel, 1, None, None)?;
+                return Ok(Flow::Continue);
+            }
             self.frames.truncate(home.depth as usize + 1);
             return Ok(self.return_from_frame(v, base));
         }
@@ -839,7 +976,11 @@ impl Interp {
                     let b = self.new_block(&c.blocks[i as usize], &f, receiver!());
                     push!(b);
                 }
-                Op::PushThisContext => push!(self.space.nil()),
+                Op::PushThisContext => {
+                    let depth = self.frames.len() - 1;
+                    let ctx = self.context_object(self.scheduler.active, depth);
+                    push!(ctx);
+                }
                 Op::Pop => {
                     pop!();
                 }
@@ -1101,6 +1242,7 @@ impl Interp {
             is_hypervisor: false,
             must_be_boolean_retry: None,
             run_entry: 0,
+            overflow_signalled_at: None,
             mirror_session: None,
             interrupt: Default::default(),
             interrupt_handler: None,

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod bytecode;
 pub mod class;
 pub mod compiler;
+pub mod context;
 pub mod error;
 pub mod heap;
 pub mod hypervisor;

@@ -35,6 +35,9 @@ pub enum Body {
     Method(Rc<Method>),
     /// A block closure.
     Block(Box<BlockClosure>),
+    /// A reified activation (`thisContext`): a frame of a process, valid while that frame
+    /// is alive (checked by serial number).
+    Context(FrameRef),
     /// A free object table slot (next free index, or `u32::MAX`).
     Free(u32),
 }
@@ -98,6 +101,17 @@ pub struct BlockClosure {
     pub home: HomeRef,
 }
 
+/// A frame of a process, identified for as long as it lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRef {
+    /// The process.
+    pub process: u32,
+    /// Depth of the frame in that process's frame stack.
+    pub depth: u32,
+    /// Serial number of the activation.
+    pub serial: u64,
+}
+
 /// Where a non-local return goes: a frame depth in a process, checked by serial number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HomeRef {
@@ -132,7 +146,13 @@ impl Object {
                 visit(b.outer_env);
                 b.code.trace(&mut visit);
             }
-            Body::Plain | Body::Str(_) | Body::Symbol(_) | Body::Double(_) | Body::BigInt(_) | Body::Free(_) => {}
+            Body::Plain
+            | Body::Str(_)
+            | Body::Symbol(_)
+            | Body::Double(_)
+            | Body::BigInt(_)
+            | Body::Context(_)
+            | Body::Free(_) => {}
         }
     }
 }

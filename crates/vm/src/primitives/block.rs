@@ -49,25 +49,8 @@ fn restart(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     for _ in 0..code.num_temps {
         interp.stack.push(nil);
     }
-    // A fresh environment, as on entry: captured variables start over too, and an inlined
-    // scope the frame was inside is left.
-    let outer = match &interp.space.heap.get(frame.closure).body {
-        Body::Block(b) if frame.closure != nil => b.outer_env,
-        _ => nil,
-    };
-    let env = if code.env_size > 0 {
-        let mut slots = vec![nil; code.env_size as usize];
-        slots[0] = outer;
-        for &(arg, slot) in code.env_args.iter() {
-            slots[slot as usize] = interp.stack[frame.bp as usize + 1 + arg as usize];
-        }
-        interp.space.new_array(slots)
-    } else {
-        outer
-    };
-    let top = interp.frames.last_mut().expect("checked above");
-    top.pc = 0;
-    top.env = env;
+    interp.reset_frame_env();
+    interp.frames.last_mut().expect("checked above").pc = 0;
     Ok(())
 }
 

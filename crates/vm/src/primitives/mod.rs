@@ -34,6 +34,7 @@ pub fn lookup(class_name: &str, class_side: bool, selector: &str) -> Option<Prim
         ("Method" | "Primitive", false) => method::lookup(selector),
         ("System", false) => system::lookup(selector),
         ("Process", false) => process::lookup_process(selector),
+        ("Context", false) => crate::context::lookup(selector),
         ("ProcessorScheduler", false) => process::lookup_scheduler(selector),
         ("Semaphore", false) => process::lookup_semaphore(selector),
         _ => None,

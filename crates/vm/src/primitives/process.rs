@@ -70,6 +70,19 @@ fn terminate(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.terminate_process(id)
 }
 
+/// The top context of a process that is not running (nil if it has none).
+fn suspended_context(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let id = process_arg(interp, interp.receiver(argc))?;
+    let n = interp.frames_of(id).len();
+    let started = interp.scheduler.processes[id].start.is_none();
+    let v = if n == 0 || !started || interp.scheduler.processes[id].state == RunState::Terminated {
+        interp.nil()
+    } else {
+        interp.context_object(id, n - 1)
+    };
+    interp.prim_return(argc, v)
+}
+
 fn priority(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let id = process_arg(interp, interp.receiver(argc))?;
     let p = interp.scheduler.processes[id].priority;
@@ -223,7 +236,8 @@ pub fn lookup_process(selector: &str) -> Option<PrimFn> {
     Some(match selector {
         "resume" => resume,
         "suspend" => suspend,
-        "terminate" => terminate,
+        "primTerminate" => terminate,
+        "suspendedContext" => suspended_context,
         "priority" => priority,
         "priority:" => set_priority,
         "isTerminated" => is_terminated,
