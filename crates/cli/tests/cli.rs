@@ -85,9 +85,16 @@ fn uncaught_errors_exit_nonzero_with_a_backtrace() {
     );
     let out = espell(&["run", "-cp", dir.to_str().unwrap(), "Boom"]);
     assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("out of bounds"), "{err}");
-    assert!(err.contains("Boom>>#deeper"), "{err}");
+    let (out_text, err) = (stdout(&out), stderr(&out));
+    assert!(
+        out_text.contains("ERROR: Index 5 out of bounds"),
+        "SOM prints errors on stdout: {out_text}"
+    );
+    assert!(
+        err.lines().next().unwrap_or("").contains("Boom>>#deeper ("),
+        "the backtrace starts at the signaller: {err}"
+    );
+    assert!(err.contains("Boom>>#run ("), "{err}");
 }
 
 #[test]

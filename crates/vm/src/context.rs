@@ -199,6 +199,14 @@ fn restart(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     Ok(())
 }
 
+/// `aContext location`: 'Holder>>#selector (file:line)', as in the VM's backtraces.
+fn location(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (r, f) = live(interp, interp.receiver(argc))?;
+    let text = interp.describe_frame(&f, r.process as usize);
+    let v = interp.space.new_string(&text);
+    interp.prim_return(argc, v)
+}
+
 /// Context primitives.
 pub fn lookup(selector: &str) -> Option<PrimFn> {
     Some(match selector {
@@ -212,6 +220,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "tempAt:" => temp_at,
         "tempAt:put:" => temp_at_put,
         "numTemps" => num_temps,
+        "location" => location,
         "primReturn:" => prim_return,
         "primRestart" => restart,
         _ => return None,

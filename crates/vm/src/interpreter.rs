@@ -236,21 +236,26 @@ impl Interp {
                 }
                 continue;
             }
-            let Some(m) = self.space.method_of(f.method) else {
-                continue;
-            };
-            let holder = self.space.class_name(m.holder.get());
-            let sel = self.space.name_of(m.selector);
-            let code = unsafe { &*f.code };
-            let line = code
-                .lines
-                .get((f.pc as usize).saturating_sub(1))
-                .copied()
-                .unwrap_or(m.first_line);
-            let block = if f.closure != self.space.nil() { "[] in " } else { "" };
-            lines.push(format!("{block}{holder}>>#{sel} ({}:{line})", m.file));
+            lines.push(self.describe_frame(f, self.scheduler.active));
         }
         lines
+    }
+
+    /// One backtrace line: `[] in Holder>>#selector (file:line)`.
+    pub fn describe_frame(&self, f: &Frame, _process: usize) -> String {
+        let Some(m) = self.space.method_of(f.method) else {
+            return "?".into();
+        };
+        let holder = self.space.class_name(m.holder.get());
+        let sel = self.space.name_of(m.selector);
+        let code = unsafe { &*f.code };
+        let line = code
+            .lines
+            .get((f.pc as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(m.first_line);
+        let block = if f.closure != self.space.nil() { "[] in " } else { "" };
+        format!("{block}{holder}>>#{sel} ({}:{line})", m.file)
     }
 
     /// An uncaught error with the current backtrace.
