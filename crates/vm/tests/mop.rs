@@ -319,10 +319,20 @@ fn the_application_cannot_reach_mirror_primitives() {
     )
     .unwrap();
     let mut app = Interp::new(espell_vm::Loader::new(vec![dir], None)).unwrap();
+    let sink = common::Sink::default();
+    app.out = Box::new(sink.clone());
+    app.err = Box::new(sink.clone());
+    // The unbound primitives fail (a PrimitiveFailed error, reported on the output).
     let err = app
         .eval("ObjectSpaceMirror new classNamed: #Object", "test")
         .unwrap_err();
-    assert!(err.to_string().contains("not implemented"), "{err}");
+    assert!(format!("{err}{}", sink.text()).contains("not implemented"), "{err}");
     let err = app.eval("ObjectSpaceMirror new globalAt: #Object", "test").unwrap_err();
-    assert!(err.to_string().contains("not implemented"), "{err}");
+    assert!(format!("{err}{}", sink.text()).contains("not implemented"), "{err}");
+    let caught = app.eval(
+        "[ ObjectSpaceMirror new classNamed: #Object ] on: PrimitiveFailed do: [:e | #refused ]",
+        "test",
+    );
+    let caught = caught.map(|v| app.print_string(v)).unwrap();
+    assert_eq!(caught, "#refused");
 }
