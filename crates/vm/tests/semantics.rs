@@ -81,18 +81,21 @@ fn cascades_send_to_the_same_receiver() {
 
 #[test]
 fn deep_recursion_is_a_smalltalk_error_not_a_crash() {
-    let (mut i, _) = interp();
+    // Unhandled, the StackOverflow error reports itself and ends the program (exit 1).
+    let (mut i, sink) = interp();
     let err = i
         .eval("| f | f := [:n | (f value: n + 1) + 1]. f value: 0", "test")
         .unwrap_err();
-    match err {
-        VmError::Uncaught { message, backtrace } => {
-            assert!(message.contains("Stack overflow"), "{message}");
-            assert!(backtrace.len() < 100, "backtrace is abbreviated");
-        }
-        other => panic!("unexpected {other}"),
-    }
-    // The interpreter is still usable afterwards.
+    assert!(matches!(err, VmError::Exit(1)), "{err}");
+    let text = sink.text();
+    assert!(text.contains("ERROR: Stack overflow"), "{text}");
+    assert!(text.lines().count() < 60, "the backtrace is abbreviated");
+    // Handled, it is an ordinary error; the interpreter is usable afterwards.
+    let v = i.eval(
+        "| f | f := [:n | (f value: n + 1) + 1]. [ f value: 0 ] on: StackOverflow do: [:e | 7 ]",
+        "test",
+    );
+    assert_eq!(v.map(|v| v.as_small()).unwrap(), Some(7));
     assert_eq!(i.eval("1 + 1", "test").map(|v| v.as_small()).unwrap(), Some(2));
 }
 
@@ -109,13 +112,13 @@ fn compile_errors_carry_line_and_column() {
 
 #[test]
 fn primitive_failures_are_reported_with_a_backtrace() {
-    match eval_err("#(1 2 3) at: 10") {
-        VmError::Uncaught { message, .. } => assert!(message.contains("out of bounds"), "{message}"),
-        other => panic!("unexpected {other}"),
-    }
-    match eval_err("1 + 'a'") {
-        VmError::Uncaught { message, .. } => assert!(message.contains("number"), "{message}"),
-        other => panic!("unexpected {other}"),
+    for (src, expected) in [("#(1 2 3) at: 10", "out of bounds"), ("1 + 'a'", "number")] {
+        let (mut i, sink) = interp();
+        let err = i.eval(src, "test").unwrap_err();
+        assert!(matches!(err, VmError::Exit(1)), "{err}");
+        let text = sink.text();
+        assert!(text.contains(expected), "{text}");
+        assert!(text.contains("Nil>>#doIt"), "the signaller's stack is printed: {text}");
     }
 }
 
