@@ -42,6 +42,7 @@ fn main() {
         "HYPERVISOR_LIBRARY",
         &manifest.join("../../smalltalk/hypervisor"),
     );
+    embed(&mut out, "NET_LIBRARY", &manifest.join("../../smalltalk/net"));
     let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets it")).join("core_library.rs");
     fs::write(dest, out).expect("write core_library.rs");
 }

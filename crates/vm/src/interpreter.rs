@@ -362,7 +362,9 @@ impl Interp {
     /// resumed or returned by a handler) becomes the send's value.
     #[cold]
     fn signal_failure(&mut self, message: String, base: usize) -> Result<(), VmError> {
-        let class_name = if message.contains("division by zero") {
+        let class_name = if message.starts_with("socket:") {
+            "SocketError"
+        } else if message.contains("division by zero") {
             "ZeroDivide"
         } else if message.contains("out of bounds") {
             "SubscriptOutOfBounds"

@@ -91,6 +91,13 @@ impl Loader {
             }
         }
         if self.use_embedded_core {
+            // The network library (sockets, HTTP) sits between the class path and the core.
+            if let Some((_, text)) = NET_LIBRARY.iter().find(|(n, _)| *n == name) {
+                return Ok(Some(ClassSource {
+                    file: format!("net:{file_name}"),
+                    text: text.to_string(),
+                }));
+            }
             if let Some((_, text)) = CORE_LIBRARY.iter().find(|(n, _)| *n == name) {
                 return Ok(Some(ClassSource {
                     file: format!("core:{file_name}"),

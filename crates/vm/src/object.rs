@@ -38,8 +38,20 @@ pub enum Body {
     /// A reified activation (`thisContext`): a frame of a process, valid while that frame
     /// is alive (checked by serial number).
     Context(FrameRef),
+    /// An operating-system resource (a socket), closed when the object is collected.
+    Native(Box<Native>),
     /// A free object table slot (next free index, or `u32::MAX`).
     Free(u32),
+}
+
+/// Operating-system resources held by objects.
+pub enum Native {
+    /// A listening TCP socket.
+    Listener(std::net::TcpListener),
+    /// A connected TCP socket and how much of the string being written is already sent.
+    Stream(std::net::TcpStream, usize),
+    /// Closed.
+    Closed,
 }
 
 /// How instances of a class are shaped (the "instance spec").
@@ -152,6 +164,7 @@ impl Object {
             | Body::Double(_)
             | Body::BigInt(_)
             | Body::Context(_)
+            | Body::Native(_)
             | Body::Free(_) => {}
         }
     }

@@ -55,6 +55,10 @@ pub struct ProcessState {
     pub waiting_on: Option<Value>,
     /// When a sleep or a timed wait ends.
     pub deadline: Option<Instant>,
+    /// The file descriptor and direction (true: writing) it waits on.
+    pub io_wait: Option<(i32, bool)>,
+    /// Set when an I/O wait ended by its deadline (the retried primitive answers nil).
+    pub io_timed_out: bool,
 }
 
 /// The processes of one space.
@@ -110,6 +114,8 @@ impl Interp {
             state: RunState::Runnable,
             waiting_on: None,
             deadline: None,
+            io_wait: None,
+            io_timed_out: false,
         });
         self.scheduler.active = 0;
     }
@@ -152,6 +158,8 @@ impl Interp {
             state: RunState::Suspended,
             waiting_on: None,
             deadline: None,
+            io_wait: None,
+            io_timed_out: false,
         });
         object
     }
@@ -171,6 +179,7 @@ impl Interp {
         let p = &mut self.scheduler.processes[id];
         p.state = RunState::Runnable;
         p.deadline = None;
+        p.io_wait = None;
         if p.priority > self.scheduler.processes[self.scheduler.active].priority {
             self.interrupt.store(true, Ordering::Relaxed);
         }
@@ -232,7 +241,10 @@ impl Interp {
             .map(|(i, _)| i)
             .collect();
         for id in due {
-            if self.scheduler.processes[id].state == RunState::Waiting {
+            if self.scheduler.processes[id].io_wait.is_some() {
+                // The retried I/O primitive sees the flag and answers nil.
+                self.scheduler.processes[id].io_timed_out = true;
+            } else if self.scheduler.processes[id].state == RunState::Waiting {
                 // A timed wait that timed out answers false (the active process's stack is
                 // the interpreter's own).
                 let f = self.space.special(Special::False);
@@ -267,9 +279,12 @@ impl Interp {
                 _ => {}
             }
             let next_deadline = self.scheduler.processes.iter().filter_map(|p| p.deadline).min();
-            match next_deadline {
-                Some(d) => std::thread::sleep(d.saturating_duration_since(Instant::now()).min(TIME_SLICE)),
-                None => return Err(self.error("deadlock: every process is waiting and nothing can wake one")),
+            let waiting_on_io = self.scheduler.processes.iter().any(|p| p.io_wait.is_some());
+            match (next_deadline, waiting_on_io) {
+                (Some(d), true) => self.poll_io(Some(d.saturating_duration_since(Instant::now()))),
+                (Some(d), false) => std::thread::sleep(d.saturating_duration_since(Instant::now()).min(TIME_SLICE)),
+                (None, true) => self.poll_io(None),
+                (None, false) => return Err(self.error("deadlock: every process is waiting and nothing can wake one")),
             }
         }
     }
@@ -281,6 +296,9 @@ impl Interp {
             return Ok(());
         }
         self.wake_sleepers();
+        if self.scheduler.processes.iter().any(|p| p.io_wait.is_some()) {
+            self.poll_io(Some(Duration::ZERO));
+        }
         let active = self.scheduler.active;
         if let Some(next) = self.scheduler.best_runnable(Some(active)) {
             if self.scheduler.processes[next].priority >= self.scheduler.processes[active].priority {
@@ -288,6 +306,64 @@ impl Interp {
             }
         }
         Ok(())
+    }
+
+    /// Waits (at most `timeout`; `None`: as long as it takes) until a file descriptor some
+    /// process waits on is ready, and makes those processes runnable.
+    pub fn poll_io(&mut self, timeout: Option<Duration>) {
+        let waiting: Vec<(usize, i32, bool)> = self
+            .scheduler
+            .processes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.io_wait.map(|(fd, write)| (i, fd, write)))
+            .collect();
+        let mut fds: Vec<libc::pollfd> = waiting
+            .iter()
+            .map(|&(_, fd, write)| libc::pollfd {
+                fd,
+                events: if write { libc::POLLOUT } else { libc::POLLIN },
+                revents: 0,
+            })
+            .collect();
+        let ms = timeout
+            .map(|t| t.as_millis().min(i32::MAX as u128) as i32)
+            .unwrap_or(-1);
+        // SAFETY: fds is a valid array of pollfd for the duration of the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n <= 0 {
+            return;
+        }
+        for (k, &(id, _, _)) in waiting.iter().enumerate() {
+            if fds[k].revents != 0 {
+                self.make_runnable(id);
+            }
+        }
+    }
+
+    /// Parks the active process until `fd` is ready (or `timeout` passes), then re-runs the
+    /// send that called the primitive (its receiver and arguments are still on the stack).
+    /// Without a frame to re-run (a primitive called from Rust) this is an error.
+    pub fn block_on_io(&mut self, fd: i32, write: bool, timeout: Option<Duration>) -> Result<(), VmError> {
+        self.ensure_main_process();
+        let Some(frame) = self.frames.last_mut() else {
+            return crate::error::prim_fail("socket: would block outside any method");
+        };
+        frame.pc -= 1;
+        let active = self.scheduler.active;
+        let p = &mut self.scheduler.processes[active];
+        p.io_wait = Some((fd, write));
+        p.io_timed_out = false;
+        p.deadline = timeout.map(|t| Instant::now() + t);
+        self.block_active(RunState::Waiting)
+    }
+
+    /// Whether the active process's last I/O wait timed out (clears the flag).
+    pub fn take_io_timeout(&mut self) -> bool {
+        match self.scheduler.processes.get_mut(self.scheduler.active) {
+            Some(p) => std::mem::take(&mut p.io_timed_out),
+            None => false,
+        }
     }
 
     /// The active process stops running (it waits, sleeps, is suspended or ended).
@@ -308,6 +384,7 @@ impl Interp {
         let p = &mut self.scheduler.processes[id];
         p.state = RunState::Terminated;
         p.deadline = None;
+        p.io_wait = None;
         p.start = None;
         if id == self.scheduler.active {
             self.reschedule()?;

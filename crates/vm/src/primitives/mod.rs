@@ -9,6 +9,7 @@ mod integer;
 mod method;
 mod object;
 pub mod process;
+mod socket;
 mod string;
 mod system;
 
@@ -35,6 +36,8 @@ pub fn lookup(class_name: &str, class_side: bool, selector: &str) -> Option<Prim
         ("System", false) => system::lookup(selector),
         ("Process", false) => process::lookup_process(selector),
         ("Context", false) => crate::context::lookup(selector),
+        ("ServerSocket", side) => socket::lookup_server(selector, side),
+        ("Socket", side) => socket::lookup_socket(selector, side),
         ("ProcessorScheduler", false) => process::lookup_scheduler(selector),
         ("Semaphore", false) => process::lookup_semaphore(selector),
         _ => None,
