@@ -1181,6 +1181,16 @@ impl Interp {
                     self.interrupt_handler = Some(handler);
                 }
             }
+            // An update may have terminated or stopped the interrupted process.
+            let active = self.scheduler.active;
+            if self
+                .scheduler
+                .processes
+                .get(active)
+                .is_some_and(|p| p.state != crate::scheduler::RunState::Runnable)
+            {
+                return self.reschedule();
+            }
         }
         self.preempt()
     }

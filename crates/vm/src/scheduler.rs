@@ -45,8 +45,11 @@ pub struct ProcessState {
     pub stack: Vec<Value>,
     /// Its frames (empty while it is the active process).
     pub frames: Vec<Frame>,
-    /// A block to start with, for a process that has not run yet.
+    /// What a process that has not run yet starts with: a block to evaluate, or (with
+    /// `start_selector`) a receiver to send that selector to.
     pub start: Option<Value>,
+    /// See `start`.
+    pub start_selector: Option<Value>,
     /// Scheduling priority (higher runs first).
     pub priority: i64,
     /// What it is doing.
@@ -110,6 +113,7 @@ impl Interp {
             stack: Vec::new(),
             frames: Vec::new(),
             start: None,
+            start_selector: None,
             priority: USER_PRIORITY,
             state: RunState::Runnable,
             waiting_on: None,
@@ -144,6 +148,14 @@ impl Interp {
         (self.scheduler.processes.get(id)?.object == object).then_some(id)
     }
 
+    /// A new suspended process that will send `selector` (unary) to `receiver`.
+    pub fn new_process_sending(&mut self, selector: Value, receiver: Value) -> Value {
+        let p = self.new_process(receiver);
+        let id = self.scheduler.processes.len() - 1;
+        self.scheduler.processes[id].start_selector = Some(selector);
+        p
+    }
+
     /// A new suspended process that will evaluate `block` (a 0-argument block).
     pub fn new_process(&mut self, block: Value) -> Value {
         self.ensure_main_process();
@@ -154,6 +166,7 @@ impl Interp {
             stack: Vec::new(),
             frames: Vec::new(),
             start: Some(block),
+            start_selector: None,
             priority,
             state: RunState::Suspended,
             waiting_on: None,
@@ -218,11 +231,19 @@ impl Interp {
         let p = &mut self.scheduler.processes[id];
         std::mem::swap(&mut p.stack, &mut self.stack);
         std::mem::swap(&mut p.frames, &mut self.frames);
-        if let Some(block) = p.start.take() {
+        if let Some(first) = p.start.take() {
+            let selector = p.start_selector.take();
             self.stack.clear();
             self.frames.clear();
-            self.stack.push(block);
-            self.activate_block(block, 0)?;
+            self.stack.push(first);
+            match selector {
+                None => self.activate_block(first, 0)?,
+                Some(sel) => self.send(sel, 0, None, None)?,
+            }
+            if self.frames.is_empty() {
+                // Answered without a frame (a primitive or a trivial method): done already.
+                return self.terminate_process(id);
+            }
         }
         Ok(())
     }

@@ -336,3 +336,67 @@ fn the_application_cannot_reach_mirror_primitives() {
     let caught = caught.map(|v| app.print_string(v)).unwrap();
     assert_eq!(caught, "#refused");
 }
+
+#[test]
+fn thread_and_frame_mirrors() {
+    let dir = std::env::temp_dir().join(format!("espell-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Looper.som"),
+        "Looper = ( | count | run = ( count := 0. [ true ] whileTrue: [ count := count + 1. Sem wait ] ) count = ( ^count ) )",
+    )
+    .unwrap();
+    let mut app = Interp::new(espell_vm::Loader::new(vec![dir], None)).unwrap();
+    eval(
+        &mut app,
+        "Sem := Semaphore new. Worker := [ Looper new run ] fork. Processor yield. Sem signal. Processor yield",
+    );
+    let mut hv = Hypervisor::new(None).unwrap();
+    let inspect = "Inspect = ChesterUpdate ( run: app = ( | worker frame |
+        worker := app threads detect: [:t | t stackFrames notEmpty ].
+        frame := worker currentFrame.
+        frame method selector == #run ifFalse: [ self error: 'top frame ', frame method selector ].
+        (frame receiver slotAt: #count) asLocal = 2 ifFalse: [ self error: 'count' ].
+        frame sender method selector printString.
+        worker isAtUpdatePoint ifTrue: [ self error: 'not at an update point' ].
+        app globalAt: #Seen put: worker stackFrames size ) )";
+    let report = hv.run_update(&mut app, inspect, "inspect.som");
+    assert!(report.committed, "{}", report.line());
+    assert_eq!(eval_print(&mut app, "Seen"), "2");
+    // Restart the worker's top frame: count starts over.
+    let restart = "Restart = ChesterUpdate ( run: app = ( | worker |
+        worker := app threads detect: [:t | t stackFrames notEmpty ].
+        worker currentFrame: worker currentFrame ) )";
+    assert!(hv.run_update(&mut app, restart, "restart.som").committed);
+    eval(&mut app, "Processor yield");
+    let looper = eval_print(&mut app, "(Worker suspendedContext receiver) count");
+    assert_eq!(
+        looper, "1",
+        "the restarted run set count to 0 and counted once before waiting"
+    );
+    // A new thread, installed, runs when the space resumes; terminate ends the worker.
+    let fork = "Fork = ChesterUpdate ( run: app = ( | t worker |
+        worker := app threads detect: [:x | x stackFrames notEmpty ].
+        worker terminate.
+        t := app createThreadSending: #run to: (app newInstanceOf: (app classNamed: #Looper)).
+        app installThread: t ) )";
+    assert!(hv.run_update(&mut app, fork, "fork.som").committed);
+    assert_eq!(eval_print(&mut app, "Worker isTerminated"), "true");
+    eval(&mut app, "Processor yield");
+    assert_eq!(eval_print(&mut app, "Sem signal. Processor yield. 1"), "1");
+    // A failing script restores the threads it touched.
+    let failing = "Kill = ChesterUpdate ( run: app = (
+        (app threads detect: [:x | x stackFrames notEmpty ]) terminate.
+        self error: 'no' ) )";
+    let before = eval_print(&mut app, "(Processor activeProcess) isTerminated");
+    let report = hv.run_update(&mut app, failing, "kill.som");
+    assert!(!report.committed);
+    assert_eq!(eval_print(&mut app, "(Processor activeProcess) isTerminated"), before);
+    let alive = "Count = ChesterUpdate ( run: app = ( app globalAt: #Alive put: (app threads select: [:x | x stackFrames notEmpty ]) size ) )";
+    assert!(hv.run_update(&mut app, alive, "count.som").committed);
+    assert_eq!(
+        eval_print(&mut app, "Alive"),
+        "1",
+        "the installed thread survived the rolled-back terminate"
+    );
+}

@@ -50,6 +50,10 @@ fn wrap(interp: &mut Interp, v: Value) -> Result<Value, VmError> {
         "ClassMirror"
     } else if app.space.method_of(v).is_some() {
         "MethodMirror"
+    } else if app.process_id(v).is_some() {
+        "ThreadMirror"
+    } else if !v.is_small() && matches!(app.space.heap.get(v).body, Body::Context(_)) {
+        "FrameMirror"
     } else {
         "ObjectMirror"
     };
@@ -343,8 +347,179 @@ fn mirror_on(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, m)
 }
 
-fn unsupported_until_processes(_interp: &mut Interp, _argc: usize) -> Result<(), VmError> {
-    prim_fail("MirrorError: thread and frame mirrors need processes, which this VM does not have yet")
+fn threads(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (s, app) = session(interp)?;
+    let all = s.session.threads(app);
+    let a = wrap_all(interp, all)?;
+    interp.prim_return(argc, a)
+}
+
+fn create_thread(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let sel = name_arg(interp, interp.arg(argc, 0))?;
+    let receiver = unwrap(interp, interp.arg(argc, 1))?;
+    let t = with_session!(interp, |s, app| s.create_thread_sending(app, &sel, receiver));
+    let m = wrap(interp, t)?;
+    interp.prim_return(argc, m)
+}
+
+fn install_thread(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let t = unwrap(interp, interp.arg(argc, 0))?;
+    with_session!(interp, |s, app| s.install_thread(app, t));
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
+}
+
+fn frames_not_yet(_interp: &mut Interp, _argc: usize) -> Result<(), VmError> {
+    prim_fail("MirrorError: creating and inserting frames is not supported yet")
+}
+
+// --- ThreadMirror / FrameMirror ------------------------------------------------------
+
+fn stack_frames(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let t = target(interp, argc)?;
+    let frames = with_session!(interp, |s, app| s.stack_frames(app, t));
+    let a = wrap_all(interp, frames)?;
+    interp.prim_return(argc, a)
+}
+
+fn current_frame(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let t = target(interp, argc)?;
+    let frames = with_session!(interp, |s, app| s.stack_frames(app, t));
+    let m = wrap_or_nil(interp, frames.first().copied())?;
+    interp.prim_return(argc, m)
+}
+
+fn set_current_frame(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let t = target(interp, argc)?;
+    let f = unwrap(interp, interp.arg(argc, 0))?;
+    with_session!(interp, |s, app| s.set_current_frame(app, t, f));
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
+}
+
+fn terminate_thread(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let t = target(interp, argc)?;
+    with_session!(interp, |s, app| s.terminate_thread(app, t));
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
+}
+
+fn thread_id_of(interp: &mut Interp, argc: usize) -> Result<(Value, usize), VmError> {
+    let t = target(interp, argc)?;
+    let (_, app) = session(interp)?;
+    match app.process_id(t) {
+        Some(id) => Ok((t, id)),
+        None => prim_fail("MirrorError: not a thread"),
+    }
+}
+
+fn thread_priority(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (_, id) = thread_id_of(interp, argc)?;
+    let (_, app) = session(interp)?;
+    let p = app.scheduler.processes[id].priority;
+    interp.prim_return(argc, Value::small(p))
+}
+
+fn thread_name(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (t, id) = thread_id_of(interp, argc)?;
+    let (_, app) = session(interp)?;
+    let name = app
+        .space
+        .heap
+        .get(t)
+        .fields
+        .get(1)
+        .and_then(|&n| app.space.str_of(n).map(str::to_string));
+    let name = name.unwrap_or_else(|| format!("Process {id}"));
+    let v = interp.space.new_string(&name);
+    interp.prim_return(argc, v)
+}
+
+fn is_at_update_point(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (_, id) = thread_id_of(interp, argc)?;
+    let (_, app) = session(interp)?;
+    let at = app.frames_of(id).last().is_some_and(|f| {
+        app.space.method_of(f.method).is_some_and(|m| {
+            app.space.name_of(m.selector) == "updatePoint" && app.space.class_name(m.holder.get()) == "Chester class"
+        })
+    });
+    let v = interp.space.boolean(at);
+    interp.prim_return(argc, v)
+}
+
+/// The live frame a FrameMirror denotes, and the stack holding it.
+fn frame_of(interp: &mut Interp, argc: usize) -> Result<(crate::object::FrameRef, crate::interpreter::Frame), VmError> {
+    let t = target(interp, argc)?;
+    let (_, app) = session(interp)?;
+    app.context_frame(t)
+        .map_or_else(|| prim_fail("MirrorError: that frame is dead"), Ok)
+}
+
+fn frame_stack_value(interp: &mut Interp, r: crate::object::FrameRef, index: usize) -> Result<Value, VmError> {
+    let (_, app) = session(interp)?;
+    let id = r.process as usize;
+    let stack = if id == app.scheduler.active {
+        &app.stack
+    } else {
+        &app.scheduler.processes[id].stack
+    };
+    Ok(stack[index])
+}
+
+fn frame_method(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (_, f) = frame_of(interp, argc)?;
+    let m = wrap(interp, f.method)?;
+    interp.prim_return(argc, m)
+}
+
+fn frame_receiver(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (r, f) = frame_of(interp, argc)?;
+    let v = frame_stack_value(interp, r, f.bp as usize)?;
+    let m = wrap(interp, v)?;
+    interp.prim_return(argc, m)
+}
+
+fn frame_sender(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (r, _) = frame_of(interp, argc)?;
+    let (_, app) = session(interp)?;
+    let sender = if r.depth == 0 {
+        None
+    } else {
+        Some(app.context_object(r.process as usize, r.depth as usize - 1))
+    };
+    let m = wrap_or_nil(interp, sender)?;
+    interp.prim_return(argc, m)
+}
+
+fn frame_pc(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (_, f) = frame_of(interp, argc)?;
+    interp.prim_return(argc, Value::small(f.pc as i64))
+}
+
+fn frame_temp_at(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let (r, f) = frame_of(interp, argc)?;
+    let Some(i) = interp.arg(argc, 0).as_small() else {
+        return prim_fail("MirrorError: the index must be an Integer");
+    };
+    let code = unsafe { &*f.code };
+    let n = code.num_args as i64 + code.num_temps as i64;
+    if i < 1 || i > n {
+        return prim_fail(format!("MirrorError: temp index {i} out of bounds 1 to {n}"));
+    }
+    let v = frame_stack_value(interp, r, f.bp as usize + i as usize)?;
+    let m = wrap(interp, v)?;
+    interp.prim_return(argc, m)
+}
+
+fn frame_temp_at_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let t = target(interp, argc)?;
+    let Some(i) = interp.arg(argc, 0).as_small() else {
+        return prim_fail("MirrorError: the index must be an Integer");
+    };
+    let v = unwrap(interp, interp.arg(argc, 1))?;
+    with_session!(interp, |s, app| s.frame_temp_at_put(app, t, i, v));
+    let r = interp.arg(argc, 1);
+    interp.prim_return(argc, r)
 }
 
 // --- Mirror / ObjectMirror ---------------------------------------------------------
@@ -643,9 +818,24 @@ pub fn lookup(class_name: &str, selector: &str) -> Option<PrimFn> {
         ("ObjectSpaceMirror", "globalAt:") => global_at,
         ("ObjectSpaceMirror", "globalAt:put:") => global_at_put,
         ("ObjectSpaceMirror", "mirrorOn:") => mirror_on,
-        ("ObjectSpaceMirror", "threads" | "createThreadSending:to:" | "installThread:" | "createFrameSending:to:") => {
-            unsupported_until_processes
-        }
+        ("ObjectSpaceMirror", "threads") => threads,
+        ("ObjectSpaceMirror", "createThreadSending:to:") => create_thread,
+        ("ObjectSpaceMirror", "installThread:") => install_thread,
+        ("ObjectSpaceMirror", "createFrameSending:to:") => frames_not_yet,
+        ("ThreadMirror", "stackFrames") => stack_frames,
+        ("ThreadMirror", "currentFrame") => current_frame,
+        ("ThreadMirror", "currentFrame:") => set_current_frame,
+        ("ThreadMirror", "terminate") => terminate_thread,
+        ("ThreadMirror", "insertFrame:above:") => frames_not_yet,
+        ("ThreadMirror", "isAtUpdatePoint") => is_at_update_point,
+        ("ThreadMirror", "priority") => thread_priority,
+        ("ThreadMirror", "name") => thread_name,
+        ("FrameMirror", "method") => frame_method,
+        ("FrameMirror", "receiver") => frame_receiver,
+        ("FrameMirror", "sender") => frame_sender,
+        ("FrameMirror", "pc") => frame_pc,
+        ("FrameMirror", "tempAt:") => frame_temp_at,
+        ("FrameMirror", "tempAt:put:") => frame_temp_at_put,
         ("Mirror", "isNil") => mirror_is_nil,
         ("Mirror", "asLocal") => mirror_as_local,
         ("Mirror", "printString") => mirror_print_string,

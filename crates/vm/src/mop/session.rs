@@ -2,7 +2,7 @@
 //! Every write goes through the undo log; `commit` keeps the changes, `roll_back` undoes
 //! them all.
 
-use super::undo::{roll_back, SlotIndex, Undo};
+use super::undo::{roll_back, SlotIndex, ThreadSnapshot, Undo};
 use crate::compiler::{compile_method, CompileInput, LineMap};
 use crate::interpreter::Interp;
 use crate::object::{Body, InstanceKind};
@@ -543,6 +543,163 @@ impl UpdateSession {
         app.space.globals[slot as usize].value = Some(value);
         app.space.bump_epoch();
         self.summary.globals.push(app.space.name_of(name));
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------
+    // Execution manipulation (threads are Process objects, frames Context objects)
+
+    fn thread_id(app: &Interp, thread: Value) -> MopResult<usize> {
+        app.process_id(thread)
+            .ok_or_else(|| MopError("expected a thread of the application".into()))
+    }
+
+    fn snapshot_thread(&mut self, app: &Interp, id: usize) {
+        let p = &app.scheduler.processes[id];
+        let (stack, frames) = if id == app.scheduler.active {
+            (app.stack.clone(), app.frames.clone())
+        } else {
+            (p.stack.clone(), p.frames.clone())
+        };
+        self.log.push(Undo::Thread(Box::new(ThreadSnapshot {
+            id,
+            state: p.state,
+            stack,
+            frames,
+            waiting_on: p.waiting_on,
+            deadline: p.deadline,
+            io_wait: p.io_wait,
+        })));
+    }
+
+    /// `threads`: every process of the space that has not ended.
+    pub fn threads(&mut self, app: &mut Interp) -> Vec<Value> {
+        app.ensure_main_process();
+        app.scheduler
+            .processes
+            .iter()
+            .filter(|p| p.state != crate::scheduler::RunState::Terminated)
+            .map(|p| p.object)
+            .collect()
+    }
+
+    /// `stackFrames`: the thread's frames as Contexts, top first.
+    pub fn stack_frames(&mut self, app: &mut Interp, thread: Value) -> MopResult<Vec<Value>> {
+        let id = Self::thread_id(app, thread)?;
+        let n = app.frames_of(id).len();
+        Ok((0..n).rev().map(|d| app.context_object(id, d)).collect())
+    }
+
+    fn frame_depth(app: &Interp, id: usize, frame: Value) -> MopResult<usize> {
+        match app.context_frame(frame) {
+            Some((r, _)) if r.process as usize == id => Ok(r.depth as usize),
+            Some(_) => err("that frame belongs to another thread"),
+            None => err("that frame is dead"),
+        }
+    }
+
+    /// `currentFrame:`: the thread restarts `frame` (the frames above are dropped without
+    /// running their unwind blocks); a thread that was waiting runs again.
+    pub fn set_current_frame(&mut self, app: &mut Interp, thread: Value, frame: Value) -> MopResult<()> {
+        self.operations += 1;
+        let id = Self::thread_id(app, thread)?;
+        let depth = Self::frame_depth(app, id, frame)?;
+        self.snapshot_thread(app, id);
+        let active = app.scheduler.active;
+        if id != active {
+            app.switch_to(id).map_err(|e| MopError(e.to_string()))?;
+        }
+        app.frames.truncate(depth + 1);
+        let f = app.frames[depth];
+        let code = unsafe { &*f.code };
+        app.stack.truncate(f.bp as usize + 1 + code.num_args as usize);
+        let nil = app.nil();
+        for _ in 0..code.num_temps {
+            app.stack.push(nil);
+        }
+        app.reset_frame_env();
+        app.frames[depth].pc = 0;
+        if id != active {
+            app.switch_to(active).map_err(|e| MopError(e.to_string()))?;
+        }
+        // Whatever it was waiting for belonged to the dropped state: it runs again.
+        if matches!(
+            app.scheduler.processes[id].state,
+            crate::scheduler::RunState::Waiting | crate::scheduler::RunState::Sleeping
+        ) {
+            app.make_runnable(id);
+        }
+        self.summary.instances += 1;
+        Ok(())
+    }
+
+    /// `terminate` a thread (its unwind blocks do not run: the update decides).
+    pub fn terminate_thread(&mut self, app: &mut Interp, thread: Value) -> MopResult<()> {
+        self.operations += 1;
+        let id = Self::thread_id(app, thread)?;
+        self.snapshot_thread(app, id);
+        let p = &mut app.scheduler.processes[id];
+        if let Some(sem) = p.waiting_on.take() {
+            if let Some(q) = app.scheduler.waiters.get_mut(&sem) {
+                q.retain(|&w| w != id);
+            }
+        }
+        let p = &mut app.scheduler.processes[id];
+        p.state = crate::scheduler::RunState::Terminated;
+        p.io_wait = None;
+        p.deadline = None;
+        if id != app.scheduler.active {
+            p.stack = Vec::new();
+            p.frames = Vec::new();
+        }
+        self.summary.instances += 1;
+        Ok(())
+    }
+
+    /// `createThreadSending:to:`: a new thread (not yet installed) that will send the
+    /// unary `selector` to `receiver`.
+    pub fn create_thread_sending(&mut self, app: &mut Interp, selector: &str, receiver: Value) -> MopResult<Value> {
+        if crate::loader::selector_arity(selector) != 0 {
+            return err(format!(
+                "#{selector} takes arguments; a new thread sends a unary selector"
+            ));
+        }
+        let sym = app.space.symbol(selector);
+        Ok(app.new_process_sending(sym, receiver))
+    }
+
+    /// `installThread:`: the thread starts when the space resumes.
+    pub fn install_thread(&mut self, app: &mut Interp, thread: Value) -> MopResult<()> {
+        self.operations += 1;
+        let id = Self::thread_id(app, thread)?;
+        if app.scheduler.processes[id].state != crate::scheduler::RunState::Suspended {
+            return err("only a new (suspended) thread can be installed");
+        }
+        self.snapshot_thread(app, id);
+        app.make_runnable(id);
+        self.summary.instances += 1;
+        Ok(())
+    }
+
+    /// `tempAt:put:` on a frame.
+    pub fn frame_temp_at_put(&mut self, app: &mut Interp, frame: Value, index: i64, value: Value) -> MopResult<()> {
+        self.operations += 1;
+        let Some((r, f)) = app.context_frame(frame) else {
+            return err("that frame is dead");
+        };
+        let code = unsafe { &*f.code };
+        let n = code.num_args as i64 + code.num_temps as i64;
+        if index < 1 || index > n {
+            return err(format!("temp index {index} out of bounds 1 to {n}"));
+        }
+        let id = r.process as usize;
+        self.snapshot_thread(app, id);
+        let slot = f.bp as usize + index as usize;
+        if id == app.scheduler.active {
+            app.stack[slot] = value;
+        } else {
+            app.scheduler.processes[id].stack[slot] = value;
+        }
         Ok(())
     }
 }

@@ -38,6 +38,26 @@ pub enum Undo {
     Class { object: Value, previous: Value },
     /// Two identities that were swapped.
     Swap { a: Value, b: Value },
+    /// A process's scheduling state and stacks before a thread operation.
+    Thread(Box<ThreadSnapshot>),
+}
+
+/// Everything a thread operation can change about a process.
+pub struct ThreadSnapshot {
+    /// The process id.
+    pub id: usize,
+    /// Its run state.
+    pub state: crate::scheduler::RunState,
+    /// Its operand stack.
+    pub stack: Vec<Value>,
+    /// Its frames.
+    pub frames: Vec<crate::interpreter::Frame>,
+    /// The semaphore it waited on.
+    pub waiting_on: Option<Value>,
+    /// Its deadline.
+    pub deadline: Option<std::time::Instant>,
+    /// Its I/O wait.
+    pub io_wait: Option<(i32, bool)>,
 }
 
 /// Which slot of an object.
@@ -104,6 +124,35 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
             }
             Undo::Class { object, previous } => app.space.heap.get_mut(object).class = previous,
             Undo::Swap { a, b } => app.space.heap.swap_identity(a, b),
+            Undo::Thread(snap) => {
+                let ThreadSnapshot {
+                    id,
+                    state,
+                    stack,
+                    frames,
+                    waiting_on,
+                    deadline,
+                    io_wait,
+                } = *snap;
+                if id == app.scheduler.active {
+                    app.stack = stack;
+                    app.frames = frames;
+                } else {
+                    app.scheduler.processes[id].stack = stack;
+                    app.scheduler.processes[id].frames = frames;
+                }
+                let p = &mut app.scheduler.processes[id];
+                p.state = state;
+                p.deadline = deadline;
+                p.io_wait = io_wait;
+                if let Some(sem) = waiting_on {
+                    p.waiting_on = Some(sem);
+                    let q = app.scheduler.waiters.entry(sem).or_default();
+                    if !q.contains(&id) {
+                        q.push_back(id);
+                    }
+                }
+            }
         }
     }
     app.space.bump_epoch();
