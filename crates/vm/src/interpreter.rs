@@ -69,6 +69,9 @@ pub struct Frame {
     pub serial: u64,
     /// The home method activation (itself for methods).
     pub home: HomeRef,
+    /// Set on frames inserted by an update (`insertFrame:above:`): their answer is dropped
+    /// and the frame below goes on as if nothing had been called.
+    pub discard_result: bool,
 }
 
 /// Interned selectors the interpreter's special instructions fall back to. (The selectors
@@ -364,6 +367,8 @@ impl Interp {
     fn signal_failure(&mut self, message: String, base: usize) -> Result<(), VmError> {
         let class_name = if message.starts_with("socket:") {
             "SocketError"
+        } else if message.starts_with("MirrorError:") {
+            "MirrorError"
         } else if message.contains("division by zero") {
             "ZeroDivide"
         } else if message.contains("out of bounds") {
@@ -523,6 +528,7 @@ impl Interp {
             env,
             serial,
             home,
+            discard_result: false,
         });
         Ok(())
     }
@@ -636,7 +642,9 @@ impl Interp {
         if self.frames.is_empty() {
             return Flow::Ended;
         }
-        self.stack.push(v);
+        if !f.discard_result {
+            self.stack.push(v);
+        }
         Flow::Continue
     }
 

@@ -400,3 +400,37 @@ fn thread_and_frame_mirrors() {
         "the installed thread survived the rolled-back terminate"
     );
 }
+
+#[test]
+fn inserting_a_frame_runs_it_first_then_the_thread_goes_on() {
+    let dir = std::env::temp_dir().join(format!("espell-insert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Ticker.som"),
+        "Ticker = ( | log | log = ( ^log ) run = ( log := Vector new. [ true ] whileTrue: [ log append: #tick. Sem wait ] ) note = ( log append: #inserted. ^#ignored ) )",
+    )
+    .unwrap();
+    let mut app = Interp::new(espell_vm::Loader::new(vec![dir], None)).unwrap();
+    eval(
+        &mut app,
+        "Sem := Semaphore new. T := Ticker new. Worker := [ T run ] fork. Processor yield",
+    );
+    let mut hv = Hypervisor::new(None).unwrap();
+    let insert = "Insert = ChesterUpdate ( run: app = ( | worker frame |
+        worker := app threads detect: [:t | t stackFrames notEmpty ].
+        frame := app createFrameSending: #note to: (app globalAt: #T).
+        worker insertFrame: frame above: worker currentFrame ) )";
+    let report = hv.run_update(&mut app, insert, "insert.som");
+    assert!(report.committed, "{}", report.line());
+    eval(&mut app, "Sem signal. Processor yield. Sem signal. Processor yield");
+    assert_eq!(
+        eval_print(&mut app, "(T log collect: [:e | e]) asArray"),
+        "#(#tick #inserted #tick #tick)"
+    );
+    let misuse = "Misuse = ChesterUpdate ( run: app = ( | worker |
+        worker := app threads detect: [:t | t stackFrames notEmpty ].
+        worker insertFrame: (app createFrameSending: #note to: (app globalAt: #T)) above: worker stackFrames last ) )";
+    let report = hv.run_update(&mut app, misuse, "misuse.som");
+    assert!(!report.committed);
+    assert!(report.reason.contains("top"), "{}", report.reason);
+}

@@ -369,8 +369,21 @@ fn install_thread(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, r)
 }
 
-fn frames_not_yet(_interp: &mut Interp, _argc: usize) -> Result<(), VmError> {
-    prim_fail("MirrorError: creating and inserting frames is not supported yet")
+fn create_frame(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let sel = name_arg(interp, interp.arg(argc, 0))?;
+    let receiver = unwrap(interp, interp.arg(argc, 1))?;
+    let f = with_session!(interp, |s, app| s.create_frame_sending(app, &sel, receiver));
+    let m = wrap(interp, f)?;
+    interp.prim_return(argc, m)
+}
+
+fn insert_frame(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let t = target(interp, argc)?;
+    let created = unwrap(interp, interp.arg(argc, 0))?;
+    let above = unwrap(interp, interp.arg(argc, 1))?;
+    with_session!(interp, |s, app| s.insert_frame(app, t, created, above));
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
 }
 
 // --- ThreadMirror / FrameMirror ------------------------------------------------------
@@ -821,12 +834,12 @@ pub fn lookup(class_name: &str, selector: &str) -> Option<PrimFn> {
         ("ObjectSpaceMirror", "threads") => threads,
         ("ObjectSpaceMirror", "createThreadSending:to:") => create_thread,
         ("ObjectSpaceMirror", "installThread:") => install_thread,
-        ("ObjectSpaceMirror", "createFrameSending:to:") => frames_not_yet,
+        ("ObjectSpaceMirror", "createFrameSending:to:") => create_frame,
         ("ThreadMirror", "stackFrames") => stack_frames,
         ("ThreadMirror", "currentFrame") => current_frame,
         ("ThreadMirror", "currentFrame:") => set_current_frame,
         ("ThreadMirror", "terminate") => terminate_thread,
-        ("ThreadMirror", "insertFrame:above:") => frames_not_yet,
+        ("ThreadMirror", "insertFrame:above:") => insert_frame,
         ("ThreadMirror", "isAtUpdatePoint") => is_at_update_point,
         ("ThreadMirror", "priority") => thread_priority,
         ("ThreadMirror", "name") => thread_name,

@@ -60,6 +60,9 @@ pub struct ChangeSummary {
 pub struct UpdateSession {
     log: Vec<Undo>,
     operations: usize,
+    /// Frames made by `createFrameSending:to:` and not inserted yet: (descriptor object,
+    /// receiver, selector).
+    pending_frames: Vec<(Value, Value, Value)>,
     methods_saved: HashSet<Value>,
     shapes_saved: HashSet<Value>,
     /// What changed so far.
@@ -700,6 +703,72 @@ impl UpdateSession {
         } else {
             app.scheduler.processes[id].stack[slot] = value;
         }
+        Ok(())
+    }
+
+    /// `createFrameSending:to:`: a frame that will send the unary `selector` to
+    /// `receiver` once inserted into a thread (answers a descriptor for `insert_frame`).
+    pub fn create_frame_sending(&mut self, app: &mut Interp, selector: &str, receiver: Value) -> MopResult<Value> {
+        if crate::loader::selector_arity(selector) != 0 {
+            return err(format!(
+                "#{selector} takes arguments; a new frame sends a unary selector"
+            ));
+        }
+        let sym = app.space.symbol(selector);
+        let class = app.space.class_of(receiver);
+        match app
+            .space
+            .lookup(class, sym)
+            .and_then(|m| app.space.method_of(m).cloned())
+        {
+            Some(m) if m.primitive.is_none() => {}
+            Some(_) => return err(format!("#{selector} is a primitive: it has no frame to insert")),
+            None => {
+                return err(format!(
+                    "{} does not understand #{selector}",
+                    app.space.class_name(class)
+                ))
+            }
+        }
+        let descriptor = app.space.new_array(vec![receiver, sym]);
+        self.pending_frames.push((descriptor, receiver, sym));
+        Ok(descriptor)
+    }
+
+    /// `insertFrame:above:`: the thread first runs the created frame; when it returns, its
+    /// answer is dropped and `above` (which must be the thread's top frame) goes on.
+    pub fn insert_frame(&mut self, app: &mut Interp, thread: Value, created: Value, above: Value) -> MopResult<()> {
+        self.operations += 1;
+        let id = Self::thread_id(app, thread)?;
+        let Some(k) = self.pending_frames.iter().position(|p| p.0 == created) else {
+            return err("not a frame made by createFrameSending:to: (or already inserted)");
+        };
+        let depth = Self::frame_depth(app, id, above)?;
+        if depth + 1 != app.frames_of(id).len() {
+            return err("a frame can only be inserted above the thread's current (top) frame");
+        }
+        let (_, receiver, selector) = self.pending_frames.remove(k);
+        self.snapshot_thread(app, id);
+        let active = app.scheduler.active;
+        if id != active {
+            app.switch_to(id).map_err(|e| MopError(e.to_string()))?;
+        }
+        let class = app.space.class_of(receiver);
+        let mv = app
+            .space
+            .lookup(class, selector)
+            .expect("checked when the frame was created");
+        let m = app.space.method_of(mv).expect("a method").clone();
+        app.stack.push(receiver);
+        let result = app.activate(std::rc::Rc::as_ptr(&m.code), mv, app.nil(), 0, None);
+        if result.is_ok() {
+            app.frames.last_mut().expect("the inserted frame").discard_result = true;
+        }
+        if id != active {
+            app.switch_to(active).map_err(|e| MopError(e.to_string()))?;
+        }
+        result.map_err(|e| MopError(e.to_string()))?;
+        self.summary.instances += 1;
         Ok(())
     }
 }
