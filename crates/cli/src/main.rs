@@ -312,6 +312,9 @@ fn run_with_update(
         }
         done.set(true);
         let report = hypervisor.run_update(app, &script, &file_name);
+        for line in report.output.lines().filter(|l| !l.trim().is_empty()) {
+            eprintln!("espell: update output: {line}");
+        }
         eprintln!("{}", report.line());
     }));
     let (flag, request) = (app.interrupt.clone(), app.update_requested.clone());
