@@ -384,19 +384,32 @@ fn test(filter: Option<String>, dir: Option<PathBuf>) -> ExitCode {
 
 fn demo() -> ExitCode {
     let examples = testrunner::default_tests_dir().join("../../examples");
-    println!("Espell demo: the language core.\n");
-    let mut interp = match setup::interpreter(vec![examples], None) {
+    println!("Espell demo\n===========\n\n1. The language (SOM, extended):\n");
+    let mut interp = match setup::interpreter(vec![examples.clone()], None) {
         Ok(i) => i,
         Err(e) => return fail(&e),
     };
     for source in [
         "3 + 4",
         "(2 raisedTo: 100) printString",
-        "#(3 1 2) inject: 0 into: [:a :b | a + b]",
         "(1 to: 10) inject: 0 into: [:a :b | a + b]",
-        "| v | v := Vector new. 1 to: 5 do: [:i | v append: i * i]. v asArray",
+        "| d | d := Dictionary new. d at: #a put: 1; at: #b put: 2. d printString",
+        "[ 1 / 0 ] on: ZeroDivide do: [:e | e messageText ]",
+        "| s log | log := Vector new. s := Semaphore new. [ log append: 'child'. s signal ] fork. s wait. log asArray",
     ] {
-        println!("espell> {source}\n{}", repl::evaluate(&mut interp, source));
+        println!("espell> {source}\n{}\n", repl::evaluate(&mut interp, source));
     }
-    ExitCode::SUCCESS
+    println!(
+        "2. A core-library update applied to a running program: IterateArrays sums arrays\n   \
+         all the time; 30 ms after start a hypervisor removes do: from\n   \
+         SequenceableCollection and installs it on Object, atomically.\n"
+    );
+    let virtualized = examples.join("virtualized").display().to_string();
+    let update = vec![
+        "30".to_string(),
+        examples.join("updates/MoveDoToObject.som").display().to_string(),
+    ];
+    let code = run_with_update(Some(virtualized), None, Some(&update), "IterateArrays", &[]);
+    println!("\nMore: README.md (updates, benchmarks), examples/updates/, `espell repl`.");
+    code
 }
