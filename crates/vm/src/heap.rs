@@ -71,6 +71,16 @@ impl Heap {
         }
     }
 
+    /// Counts `n` more objects' worth of allocation (for objects with large payloads, so
+    /// that memory, not just the object count, triggers collections).
+    #[inline]
+    pub fn charge(&mut self, n: usize) {
+        self.allocated_since_gc += n;
+        if self.allocated_since_gc >= self.threshold {
+            self.gc_requested = true;
+        }
+    }
+
     /// The object a reference denotes.
     #[inline(always)]
     pub fn get(&self, v: Value) -> &Object {

@@ -164,12 +164,14 @@ impl Space {
 
     /// A new Array holding `items`.
     pub fn new_array(&mut self, items: Vec<Value>) -> Value {
+        self.heap.charge(items.len() / 8);
         let class = self.special(Special::ArrayClass);
         self.new_with_body(class, Body::Array(items))
     }
 
     /// A new String.
     pub fn new_string(&mut self, s: &str) -> Value {
+        self.heap.charge(s.len() / 64);
         let class = self.special(Special::StringClass);
         self.new_with_body(class, Body::Str(s.into()))
     }
@@ -194,6 +196,9 @@ impl Space {
             return v;
         }
         let class = self.special(Special::LargeIntegerClass);
+        // A table slot is ~64 bytes: charge the digits in those units.
+        let payload = (b.bits() / 8) as usize;
+        self.heap.charge(payload / 64);
         self.new_with_body(class, Body::BigInt(Box::new(b)))
     }
 

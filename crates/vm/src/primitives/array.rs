@@ -86,6 +86,7 @@ fn new_array(interp: &mut Interp, argc: usize, fill: Value) -> Result<(), VmErro
         return prim_fail(format!("not enough memory for an Array of size {n}"));
     }
     items.resize(n as usize, fill);
+    interp.space.heap.charge(n as usize / 8);
     let v = interp.space.new_plain(class, nfields);
     interp.space.heap.get_mut(v).body = Body::Array(items);
     interp.prim_return(argc, v)
