@@ -33,9 +33,20 @@ enum Command {
         #[arg(long, num_args = 2, value_names = ["MS", "FILE"])]
         update_after_ms: Option<Vec<String>>,
         /// Run the application in its own space with a hypervisor space beside it (idle
-        /// until an update arrives).
+        /// until an update arrives on the control socket).
         #[arg(long)]
         hypervisor: bool,
+        /// The control socket's path (implies --hypervisor; default: printed at start-up).
+        #[arg(long, value_name = "PATH")]
+        control: Option<PathBuf>,
+        /// How long an update waits for every process to reach an update point or a safe
+        /// wait before it is abandoned (milliseconds).
+        #[arg(long, value_name = "MS", default_value_t = 2000)]
+        quiescence_timeout: u64,
+        /// Past the quiescence deadline, pause the stragglers at their next safe point (a
+        /// send or back-jump) instead of abandoning the update.
+        #[arg(long)]
+        pause_stragglers: bool,
         /// A class name on the class path, or a path to Name.som.
         program: String,
         /// Arguments passed to the program.
@@ -97,6 +108,21 @@ enum Command {
         #[arg(long, value_name = "lua|ESPELL")]
         compare: Option<String>,
     },
+    /// Send an update script to a running `espell run --hypervisor` (exit 0 only when
+    /// committed; with --dry-run, when it would commit).
+    Patch {
+        /// The control socket of the running program.
+        #[arg(long, value_name = "PATH")]
+        to: PathBuf,
+        /// Run the script and roll it back, answering what it would change.
+        #[arg(long)]
+        dry_run: bool,
+        /// List the committed updates instead.
+        #[arg(long)]
+        history: bool,
+        /// The update script (a ChesterUpdate subclass).
+        file: Option<PathBuf>,
+    },
     /// The main demonstration.
     Demo,
 }
@@ -109,13 +135,28 @@ fn main() -> ExitCode {
             core,
             update_after_ms,
             hypervisor,
+            control,
+            quiescence_timeout,
+            pause_stragglers,
             program,
             args,
         } => match update_after_ms {
-            None if hypervisor => run_with_update(cp, core, None, &program, &args),
+            None if hypervisor || control.is_some() => {
+                let policy = espell_chester::runtime::Policy {
+                    timeout: std::time::Duration::from_millis(quiescence_timeout),
+                    pause_stragglers,
+                };
+                run_hypervised(cp, core, control, policy, &program, &args)
+            }
             None => run(cp, core, &program, &args),
             Some(update) => run_with_update(cp, core, Some(&update), &program, &args),
         },
+        Command::Patch {
+            to,
+            dry_run,
+            history,
+            file,
+        } => patch(&to, dry_run, history, file.as_deref()),
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
             let mut interp = match setup::interpreter(cp, None) {
@@ -223,6 +264,11 @@ fn som_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
         "--iterations",
         "--warmup",
         "--inner",
+        "--control",
+        "--quiescence-timeout",
+        "--to",
+        "--mode",
+        "--compare",
     ];
     let mut out = Vec::with_capacity(args.len());
     let mut positionals = 0;
@@ -306,7 +352,7 @@ fn run_with_update(
     let applied = std::rc::Rc::new(std::cell::Cell::new(false));
     let done = applied.clone();
     let file_name = file.clone();
-    app.interrupt_handler = Some(Box::new(move |app| {
+    app.interrupt_handler = Some(Box::new(move |app, _event| {
         if done.get() {
             return;
         }
@@ -331,6 +377,92 @@ fn run_with_update(
     match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// `espell run --hypervisor [--control PATH]`: the application in its own space, a
+/// hypervisor beside it, and a control socket delivering updates (`espell patch`).
+fn run_hypervised(
+    cp: Option<String>,
+    core: Option<PathBuf>,
+    control: Option<PathBuf>,
+    policy: espell_chester::runtime::Policy,
+    program: &str,
+    args: &[String],
+) -> ExitCode {
+    let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
+    let class = setup::resolve_program(program, &mut class_path);
+    let mut app = match setup::interpreter(class_path, core.clone()) {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
+    let hypervisor = match espell_vm::hypervisor::Hypervisor::new(core) {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    let path = control.unwrap_or_else(espell_chester::control::default_path);
+    let deliveries = match espell_chester::control::start(&path, app.waker()) {
+        Ok(rx) => rx,
+        Err(e) => {
+            eprintln!("espell: cannot open the control socket {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("espell: control socket {}", path.display());
+    espell_chester::runtime::install(&mut app, hypervisor, deliveries, policy);
+    let result = app.run_main(&class, args);
+    app.flush();
+    let _ = std::fs::remove_file(&path);
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// `espell patch --to PATH [--dry-run|--history] [FILE]`.
+fn patch(to: &std::path::Path, dry_run: bool, history: bool, file: Option<&std::path::Path>) -> ExitCode {
+    use espell_chester::protocol::{Kind, Request};
+    let request = if history {
+        Request {
+            kind: Kind::History,
+            file: String::new(),
+            script: String::new(),
+        }
+    } else {
+        let Some(file) = file else {
+            eprintln!("espell: patch needs an update script (or --history)");
+            return ExitCode::FAILURE;
+        };
+        let script = match std::fs::read_to_string(file) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("espell: cannot read {}: {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let kind = if dry_run { Kind::DryRun } else { Kind::Apply };
+        Request {
+            kind,
+            file: file.display().to_string(),
+            script,
+        }
+    };
+    match espell_chester::client::send(to, &request) {
+        Ok(reply) => {
+            print!("{reply}");
+            let first = reply.lines().next().unwrap_or("");
+            let ok =
+                first.starts_with("committed") || first.starts_with("would commit") || first.starts_with("history");
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("espell: cannot reach {}: {e}", to.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -109,6 +109,19 @@ impl Hypervisor {
     /// Runs the update script in `source` (a class file defining a `ChesterUpdate`
     /// subclass) against `app`, which must be paused, as one transaction.
     pub fn run_update(&mut self, app: &mut Interp, source: &str, file: &str) -> UpdateReport {
+        self.run_update_with(app, source, file, false)
+    }
+
+    /// Checks that an update script parses and defines a class (without running it).
+    pub fn check_script(&mut self, source: &str, file: &str) -> Result<(), String> {
+        espell_syntax::parse_class(source, file)
+            .map(|_| ())
+            .map_err(|d| d.to_string())
+    }
+
+    /// Like `run_update`; with `dry_run` the session is always rolled back (the report says
+    /// whether it would have committed, and what it changed).
+    pub fn run_update_with(&mut self, app: &mut Interp, source: &str, file: &str, dry_run: bool) -> UpdateReport {
         self.sink.0.borrow_mut().clear();
         let mut report = UpdateReport {
             script: file.to_string(),
@@ -155,6 +168,11 @@ impl Hypervisor {
         let finishing = Instant::now();
         report.changes = session.session.change_count();
         match result {
+            Ok(_) if dry_run => {
+                report.summary = session.session.summary.clone();
+                session.session.roll_back(app);
+                report.committed = true;
+            }
             Ok(_) => {
                 report.summary = session.session.commit(app);
                 report.committed = true;

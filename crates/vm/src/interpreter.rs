@@ -38,7 +38,7 @@ struct LookupEntry {
 }
 
 /// Code run at a requested safe point, with the paused interpreter.
-pub type InterruptHandler = Box<dyn FnMut(&mut Interp)>;
+pub type InterruptHandler = Box<dyn FnMut(&mut Interp, crate::quiescence::UpdateEvent)>;
 
 /// Limit on operand stack slots of a process (8 bytes each): deep recursion through
 /// methods with huge frames ends in "stack overflow" long before memory runs out.
@@ -127,6 +127,10 @@ pub struct Interp {
     pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// What to do at a requested safe point (e.g. run an update in a hypervisor).
     pub interrupt_handler: Option<InterruptHandler>,
+    /// A quiescence wait for an update, if one is in progress.
+    pub quiescence: Option<crate::quiescence::Quiescence>,
+    /// The self-pipe that wakes the scheduler's `poll` for updates (read end, write end).
+    pub wake_pipe: Option<(std::os::fd::OwnedFd, std::sync::Arc<std::os::fd::OwnedFd>)>,
     next_serial: u64,
 }
 
@@ -1182,13 +1186,8 @@ impl Interp {
     #[cold]
     fn service_interrupt(&mut self) -> Result<(), VmError> {
         self.interrupt.store(false, std::sync::atomic::Ordering::Relaxed);
-        if self.update_requested.swap(false, std::sync::atomic::Ordering::Relaxed) {
-            if let Some(mut handler) = self.interrupt_handler.take() {
-                handler(self);
-                if self.interrupt_handler.is_none() {
-                    self.interrupt_handler = Some(handler);
-                }
-            }
+        if self.update_requested.load(std::sync::atomic::Ordering::Relaxed) || self.quiescence.is_some() {
+            self.service_update(false);
             // An update may have terminated or stopped the interrupted process.
             let active = self.scheduler.active;
             if self
@@ -1271,6 +1270,8 @@ impl Interp {
             mirror_session: None,
             interrupt: Default::default(),
             interrupt_handler: None,
+            quiescence: None,
+            wake_pipe: None,
             lookup_cache: vec![
                 LookupEntry {
                     class: Value::small(0),

@@ -14,6 +14,7 @@ pub mod loader;
 pub mod mop;
 pub mod object;
 pub mod primitives;
+pub mod quiescence;
 pub mod runner;
 pub mod scheduler;
 pub mod space;

@@ -62,6 +62,8 @@ pub struct ProcessState {
     pub io_wait: Option<(i32, bool)>,
     /// Set when an I/O wait ended by its deadline (the retried primitive answers nil).
     pub io_timed_out: bool,
+    /// Parked at an update point until the pending update is over.
+    pub parked_for_update: bool,
 }
 
 /// The processes of one space.
@@ -120,6 +122,7 @@ impl Interp {
             deadline: None,
             io_wait: None,
             io_timed_out: false,
+            parked_for_update: false,
         });
         self.scheduler.active = 0;
     }
@@ -173,6 +176,7 @@ impl Interp {
             deadline: None,
             io_wait: None,
             io_timed_out: false,
+            parked_for_update: false,
         });
         object
     }
@@ -287,6 +291,10 @@ impl Interp {
     pub fn reschedule(&mut self) -> Result<(), VmError> {
         loop {
             self.wake_sleepers();
+            if self.update_requested.load(Ordering::Relaxed) || self.quiescence.is_some() {
+                let runnable = self.scheduler.processes.iter().any(|p| p.state == RunState::Runnable);
+                self.service_update(!runnable);
+            }
             let active = self.scheduler.active;
             let active_runnable = self.scheduler.processes[active].state == RunState::Runnable;
             match self.scheduler.best_runnable(Some(active)) {
@@ -299,8 +307,13 @@ impl Interp {
                 _ if active_runnable => return Ok(()),
                 _ => {}
             }
-            let next_deadline = self.scheduler.processes.iter().filter_map(|p| p.deadline).min();
-            let waiting_on_io = self.scheduler.processes.iter().any(|p| p.io_wait.is_some());
+            let mut next_deadline = self.scheduler.processes.iter().filter_map(|p| p.deadline).min();
+            if let Some(q) = self.quiescence {
+                next_deadline = Some(next_deadline.map_or(q.deadline, |d| d.min(q.deadline)));
+            }
+            // With a wake pipe, updates can still arrive: wait on it rather than deadlock.
+            let waiting_on_io =
+                self.scheduler.processes.iter().any(|p| p.io_wait.is_some()) || self.wake_pipe.is_some();
             match (next_deadline, waiting_on_io) {
                 (Some(d), true) => self.poll_io(Some(d.saturating_duration_since(Instant::now()))),
                 (Some(d), false) => std::thread::sleep(d.saturating_duration_since(Instant::now()).min(TIME_SLICE)),
@@ -347,6 +360,13 @@ impl Interp {
                 revents: 0,
             })
             .collect();
+        if let Some(fd) = self.wake_fd() {
+            fds.push(libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
         let ms = timeout
             .map(|t| t.as_millis().min(i32::MAX as u128) as i32)
             .unwrap_or(-1);

@@ -451,11 +451,7 @@ fn thread_name(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 fn is_at_update_point(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (_, id) = thread_id_of(interp, argc)?;
     let (_, app) = session(interp)?;
-    let at = app.frames_of(id).last().is_some_and(|f| {
-        app.space.method_of(f.method).is_some_and(|m| {
-            app.space.name_of(m.selector) == "updatePoint" && app.space.class_name(m.holder.get()) == "Chester class"
-        })
-    });
+    let at = app.scheduler.processes[id].parked_for_update;
     let v = interp.space.boolean(at);
     interp.prim_return(argc, v)
 }

@@ -36,6 +36,7 @@ pub fn lookup(class_name: &str, class_side: bool, selector: &str) -> Option<Prim
         ("System", false) => system::lookup(selector),
         ("Process", false) => process::lookup_process(selector),
         ("Context", false) => crate::context::lookup(selector),
+        ("Chester", true) => process::lookup_chester(selector),
         ("ServerSocket", side) => socket::lookup_server(selector, side),
         ("Socket", side) => socket::lookup_socket(selector, side),
         ("ProcessorScheduler", false) => process::lookup_scheduler(selector),

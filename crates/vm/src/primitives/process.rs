@@ -231,6 +231,21 @@ pub fn stop_after_error(interp: &mut Interp, argc: usize) -> Result<(), VmError>
     interp.terminate_process(active)
 }
 
+/// `Chester updatePoint`: parks the process while an update waits for quiescence.
+fn update_point(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)?;
+    interp.update_point()
+}
+
+/// Chester's class-side primitives.
+pub fn lookup_chester(selector: &str) -> Option<PrimFn> {
+    match selector {
+        "updatePoint" => Some(update_point),
+        _ => None,
+    }
+}
+
 /// Process primitives.
 pub fn lookup_process(selector: &str) -> Option<PrimFn> {
     Some(match selector {

@@ -1,0 +1,111 @@
+//! The control socket: a Unix-domain socket, mode 0600, that accepts only peers of the same
+//! user, reads one bounded request per connection (with a timeout), hands it to the VM and
+//! writes the answer back. Runs on its own thread; the VM is woken through its `Waker`.
+
+use crate::protocol::{Request, MAX_MESSAGE};
+use espell_vm::quiescence::Waker;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::time::Duration;
+
+/// How long a client may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request may wait for the VM's answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A request with the channel its answer goes back on.
+pub type Delivery = (Request, Sender<String>);
+
+/// The uid of the process at the other end of `stream` (SO_PEERCRED).
+pub fn peer_uid(stream: &UnixStream) -> Option<u32> {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: cred and len are valid for getsockopt to fill.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut libc::ucred as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(cred.uid)
+}
+
+/// Reads one request: at most `MAX_MESSAGE` bytes (one more means "too large").
+fn read_request(stream: &mut UnixStream) -> Result<Request, String> {
+    stream.set_read_timeout(Some(READ_TIMEOUT)).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    let mut limited = stream.take(MAX_MESSAGE as u64 + 1);
+    limited
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("reading the request: {e}"))?;
+    Request::decode(&bytes)
+}
+
+fn serve(mut stream: UnixStream, deliveries: &Sender<Delivery>, waker: &Waker) {
+    // SAFETY: getuid has no preconditions.
+    let me = unsafe { libc::getuid() };
+    let answer = match peer_uid(&stream) {
+        Some(uid) if uid == me => match read_request(&mut stream) {
+            Ok(request) => {
+                let (tx, rx) = channel();
+                if deliveries.send((request, tx)).is_err() {
+                    "error: the application has ended".to_string()
+                } else {
+                    waker.wake();
+                    rx.recv_timeout(ANSWER_TIMEOUT)
+                        .unwrap_or_else(|_| "error: no answer from the application".into())
+                }
+            }
+            Err(e) => format!("error: {e}"),
+        },
+        Some(uid) => format!("error: permission denied (uid {uid} is not the owner)"),
+        None => "error: cannot check the peer's credentials".to_string(),
+    };
+    let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
+    let _ = stream.write_all(answer.as_bytes());
+}
+
+/// Listens on `path` (replacing a stale socket) and serves requests on a thread. Answers
+/// the receiving end of the deliveries.
+pub fn start(path: &Path, waker: Waker) -> std::io::Result<Receiver<Delivery>> {
+    if path.exists() {
+        // A socket left by a dead process; anything else is refused.
+        let meta = std::fs::symlink_metadata(path)?;
+        if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let (tx, rx) = channel();
+    let owned: PathBuf = path.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            match stream {
+                Ok(s) => serve(s, &tx, &waker),
+                Err(_) => continue,
+            }
+        }
+        let _ = std::fs::remove_file(owned);
+    });
+    Ok(rx)
+}
+
+/// A default socket path for this process.
+pub fn default_path() -> PathBuf {
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    dir.join(format!("espell-{}.sock", std::process::id()))
+}

@@ -1,0 +1,8 @@
+//! Chester: delivers update scripts to a running application over a control socket, waits
+//! for the application to reach quiescence (update points and safe waits), and runs each
+//! script in the hypervisor as a transaction, answering what happened.
+
+pub mod client;
+pub mod control;
+pub mod protocol;
+pub mod runtime;

@@ -1,0 +1,180 @@
+//! Chester inside a running VM: takes delivered requests at a safe point, answers syntax
+//! errors at once, waits for quiescence, runs the script in the hypervisor as a
+//! transaction, and answers with what changed and how long the application was paused.
+
+use crate::control::Delivery;
+use crate::protocol::{Kind, Request};
+use espell_vm::hypervisor::{Hypervisor, UpdateReport};
+use espell_vm::quiescence::UpdateEvent;
+use espell_vm::Interp;
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+/// How updates wait for the application.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// The quiescence deadline.
+    pub timeout: Duration,
+    /// Past the deadline, pause stragglers at their safe point instead of giving up.
+    pub pause_stragglers: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            timeout: Duration::from_secs(2),
+            pause_stragglers: false,
+        }
+    }
+}
+
+/// One committed update, for `--history`.
+struct Record {
+    script: String,
+    summary: String,
+}
+
+struct State {
+    hypervisor: Hypervisor,
+    deliveries: Receiver<Delivery>,
+    queue: VecDeque<Delivery>,
+    current: Option<(Delivery, Instant)>,
+    history: Vec<Record>,
+    policy: Policy,
+}
+
+/// Installs Chester as the application's update handler.
+pub fn install(app: &mut Interp, hypervisor: Hypervisor, deliveries: Receiver<Delivery>, policy: Policy) {
+    let mut state = State {
+        hypervisor,
+        deliveries,
+        queue: VecDeque::new(),
+        current: None,
+        history: Vec::new(),
+        policy,
+    };
+    app.interrupt_handler = Some(Box::new(move |app, event| state.on_event(app, event)));
+}
+
+fn describe(report: &UpdateReport, dry_run: bool, wait_ms: f64) -> String {
+    let status = match (report.committed, dry_run) {
+        (true, false) => "committed",
+        (false, false) => "rolled back",
+        (true, true) => "would commit",
+        (false, true) => "would roll back",
+    };
+    let mut text = format!("{status}: update {}\n", report.script);
+    if !report.committed {
+        text.push_str(&format!("reason: {}\n", report.reason.trim()));
+    }
+    let s = &report.summary;
+    text.push_str(&format!("changes: {}\n", report.changes));
+    text.push_str(&format!("classes ({}): {}\n", s.classes.len(), s.classes.join(" ")));
+    text.push_str(&format!("methods ({}): {}\n", s.methods.len(), s.methods.join(" ")));
+    text.push_str(&format!(
+        "special objects ({}): {}\n",
+        s.specials.len(),
+        s.specials.join(" ")
+    ));
+    text.push_str(&format!("globals ({}): {}\n", s.globals.len(), s.globals.join(" ")));
+    text.push_str(&format!("instance writes: {}\n", s.instances));
+    text.push_str(&format!(
+        "pause: quiescence wait {wait_ms:.2} ms, script {:.2} ms, {} {:.2} ms\n",
+        report.script_ms,
+        if report.committed && !dry_run {
+            "commit"
+        } else {
+            "rollback"
+        },
+        report.finish_ms
+    ));
+    for line in report.output.lines().filter(|l| !l.trim().is_empty()) {
+        text.push_str(&format!("output: {line}\n"));
+    }
+    text
+}
+
+impl State {
+    fn on_event(&mut self, app: &mut Interp, event: UpdateEvent) {
+        match event {
+            UpdateEvent::Requested => {
+                while let Ok(d) = self.deliveries.try_recv() {
+                    self.accept(d);
+                }
+                self.start_next(app);
+            }
+            UpdateEvent::Quiescent => {
+                if let Some(((request, reply), started)) = self.current.take() {
+                    let wait_ms = started.elapsed().as_secs_f64() * 1000.0;
+                    let dry_run = request.kind == Kind::DryRun;
+                    let report = self
+                        .hypervisor
+                        .run_update_with(app, &request.script, &request.file, dry_run);
+                    let text = describe(&report, dry_run, wait_ms);
+                    eprint!("espell: {text}");
+                    if report.committed && !dry_run {
+                        let summary = text.lines().skip(1).take(5).collect::<Vec<_>>().join("; ");
+                        self.history.push(Record {
+                            script: report.script.clone(),
+                            summary,
+                        });
+                    }
+                    let _ = reply.send(text);
+                }
+                self.start_next(app);
+            }
+            UpdateEvent::TimedOut(stragglers) => {
+                if let Some(((request, reply), started)) = self.current.take() {
+                    let text = format!(
+                        "not applied: update {} abandoned after {:.0} ms: the application did not reach quiescence; nothing was changed\n{}\n",
+                        request.file,
+                        started.elapsed().as_secs_f64() * 1000.0,
+                        stragglers.join("\n")
+                    );
+                    eprint!("espell: {text}");
+                    let _ = reply.send(text);
+                }
+                self.start_next(app);
+            }
+        }
+    }
+
+    /// Answers what needs no pause at once; queues updates.
+    fn accept(&mut self, (request, reply): Delivery) {
+        match request.kind {
+            Kind::History => {
+                let mut text = format!("history: {} committed update(s)\n", self.history.len());
+                for (i, r) in self.history.iter().enumerate() {
+                    text.push_str(&format!("{}. {}: {}\n", i + 1, r.script, r.summary));
+                }
+                let _ = reply.send(text);
+            }
+            Kind::Apply | Kind::DryRun => match self.hypervisor.check_script(&request.script, &request.file) {
+                Err(e) => {
+                    let _ = reply.send(format!(
+                        "rolled back: the script does not compile (the application was not paused)\nreason: {e}\n"
+                    ));
+                }
+                Ok(()) => self.queue.push_back((request, reply)),
+            },
+        }
+    }
+
+    fn start_next(&mut self, app: &mut Interp) {
+        if self.current.is_some() {
+            return;
+        }
+        if let Some(d) = self.queue.pop_front() {
+            self.current = Some((d, Instant::now()));
+            app.begin_quiescence(self.policy.timeout, self.policy.pause_stragglers);
+        }
+    }
+}
+
+/// Starts a delivery for tests and tools that drive Chester without a socket.
+pub fn deliver(tx: &Sender<Delivery>, request: Request) -> Receiver<String> {
+    let (reply_tx, reply_rx) = std::sync::mpsc::channel();
+    let _ = tx.send((request, reply_tx));
+    reply_rx
+}
