@@ -19,6 +19,8 @@ pub enum Kind {
     DryRun,
     /// Answer the list of committed updates.
     History,
+    /// Undo the last committed update (as a new transaction, from its undo information).
+    Revert,
 }
 
 impl Kind {
@@ -27,6 +29,7 @@ impl Kind {
             Kind::Apply => "apply",
             Kind::DryRun => "dry-run",
             Kind::History => "history",
+            Kind::Revert => "revert",
         }
     }
 }
@@ -72,10 +75,11 @@ impl Request {
             Some("apply") => Kind::Apply,
             Some("dry-run") => Kind::DryRun,
             Some("history") => Kind::History,
+            Some("revert") => Kind::Revert,
             other => return Err(format!("unknown request kind {:?}", other.unwrap_or(""))),
         };
         let file = words.next().unwrap_or("update").trim().to_string();
-        if kind != Kind::History && script.trim().is_empty() {
+        if matches!(kind, Kind::Apply | Kind::DryRun) && script.trim().is_empty() {
             return Err("the request has no script".into());
         }
         Ok(Request {

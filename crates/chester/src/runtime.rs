@@ -29,10 +29,11 @@ impl Default for Policy {
     }
 }
 
-/// One committed update, for `--history`.
+/// One committed update, for `--history` and `--revert`.
 struct Record {
     script: String,
     summary: String,
+    undo: Option<espell_vm::mop::UndoLog>,
 }
 
 struct State {
@@ -107,8 +108,15 @@ impl State {
             UpdateEvent::Quiescent => {
                 if let Some(((request, reply), started)) = self.current.take() {
                     let wait_ms = started.elapsed().as_secs_f64() * 1000.0;
+                    if request.kind == Kind::Revert {
+                        let text = self.revert(app, wait_ms);
+                        eprint!("espell: {text}");
+                        let _ = reply.send(text);
+                        self.start_next(app);
+                        return;
+                    }
                     let dry_run = request.kind == Kind::DryRun;
-                    let report = self
+                    let mut report = self
                         .hypervisor
                         .run_update_with(app, &request.script, &request.file, dry_run);
                     let text = describe(&report, dry_run, wait_ms);
@@ -118,6 +126,7 @@ impl State {
                         self.history.push(Record {
                             script: report.script.clone(),
                             summary,
+                            undo: report.undo.take(),
                         });
                     }
                     let _ = reply.send(text);
@@ -146,10 +155,12 @@ impl State {
             Kind::History => {
                 let mut text = format!("history: {} committed update(s)\n", self.history.len());
                 for (i, r) in self.history.iter().enumerate() {
-                    text.push_str(&format!("{}. {}: {}\n", i + 1, r.script, r.summary));
+                    let state = if r.undo.is_some() { "" } else { " (reverted)" };
+                    text.push_str(&format!("{}. {}{state}: {}\n", i + 1, r.script, r.summary));
                 }
                 let _ = reply.send(text);
             }
+            Kind::Revert => self.queue.push_back((request, reply)),
             Kind::Apply | Kind::DryRun => match self.hypervisor.check_script(&request.script, &request.file) {
                 Err(e) => {
                     let _ = reply.send(format!(
@@ -159,6 +170,22 @@ impl State {
                 Ok(()) => self.queue.push_back((request, reply)),
             },
         }
+    }
+
+    /// Reverts the last committed (and not yet reverted) update.
+    fn revert(&mut self, app: &mut Interp, wait_ms: f64) -> String {
+        let Some(record) = self.history.iter_mut().rev().find(|r| r.undo.is_some()) else {
+            return "error: there is no committed update to revert\n".into();
+        };
+        let undo = record.undo.take().expect("found above");
+        let n = undo.len();
+        let started = Instant::now();
+        undo.revert(app);
+        format!(
+            "committed: reverted update {} ({n} recorded change(s) undone)\npause: quiescence wait {wait_ms:.2} ms, revert {:.2} ms\n",
+            record.script,
+            started.elapsed().as_secs_f64() * 1000.0
+        )
     }
 
     fn start_next(&mut self, app: &mut Interp) {

@@ -120,6 +120,9 @@ enum Command {
         /// List the committed updates instead.
         #[arg(long)]
         history: bool,
+        /// Undo the last committed update (from its recorded undo information).
+        #[arg(long)]
+        revert: bool,
         /// The update script (a ChesterUpdate subclass).
         file: Option<PathBuf>,
     },
@@ -155,8 +158,9 @@ fn main() -> ExitCode {
             to,
             dry_run,
             history,
+            revert,
             file,
-        } => patch(&to, dry_run, history, file.as_deref()),
+        } => patch(&to, dry_run, history, revert, file.as_deref()),
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
             let mut interp = match setup::interpreter(cp, None) {
@@ -420,12 +424,18 @@ fn run_hypervised(
 }
 
 /// `espell patch --to PATH [--dry-run|--history] [FILE]`.
-fn patch(to: &std::path::Path, dry_run: bool, history: bool, file: Option<&std::path::Path>) -> ExitCode {
+fn patch(to: &std::path::Path, dry_run: bool, history: bool, revert: bool, file: Option<&std::path::Path>) -> ExitCode {
     use espell_chester::protocol::{Kind, Request};
     let request = if history {
         Request {
             kind: Kind::History,
             file: String::new(),
+            script: String::new(),
+        }
+    } else if revert {
+        Request {
+            kind: Kind::Revert,
+            file: "revert".into(),
             script: String::new(),
         }
     } else {

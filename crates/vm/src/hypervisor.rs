@@ -16,7 +16,6 @@ use std::rc::Rc;
 use std::time::Instant;
 
 /// What happened to one update.
-#[derive(Clone, Debug)]
 pub struct UpdateReport {
     /// The script's class name (or the file, if it did not parse).
     pub script: String,
@@ -34,6 +33,8 @@ pub struct UpdateReport {
     pub finish_ms: f64,
     /// What the script printed.
     pub output: String,
+    /// For a committed update: what reverts it.
+    pub undo: Option<crate::mop::UndoLog>,
 }
 
 impl UpdateReport {
@@ -132,6 +133,7 @@ impl Hypervisor {
             script_ms: 0.0,
             finish_ms: 0.0,
             output: String::new(),
+            undo: None,
         };
         let script = match self.load_script(source, file) {
             Ok((name, object)) => {
@@ -174,7 +176,9 @@ impl Hypervisor {
                 report.committed = true;
             }
             Ok(_) => {
-                report.summary = session.session.commit(app);
+                let (summary, undo) = session.session.commit_with_undo(app);
+                report.summary = summary;
+                report.undo = Some(undo);
                 report.committed = true;
             }
             Err(e) => {

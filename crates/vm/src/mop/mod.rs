@@ -9,4 +9,4 @@ pub mod mirrors;
 pub mod session;
 pub mod undo;
 
-pub use session::{MopError, SlotRef, UpdateSession};
+pub use session::{ChangeSummary, MopError, SlotRef, UndoLog, UpdateSession};

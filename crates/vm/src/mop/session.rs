@@ -40,6 +40,26 @@ pub enum SlotRef {
     Index(i64),
 }
 
+/// The undo information of a committed session: replaying it reverts the update.
+pub struct UndoLog(Vec<Undo>);
+
+impl UndoLog {
+    /// Reverts the update this log was recorded for (newest change first).
+    pub fn revert(self, app: &mut Interp) {
+        roll_back(app, self.0);
+    }
+
+    /// Number of recorded entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True if nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// What a session changed, for reports.
 #[derive(Clone, Debug, Default)]
 pub struct ChangeSummary {
@@ -82,8 +102,13 @@ impl UpdateSession {
 
     /// Keeps every change.
     pub fn commit(self, app: &mut Interp) -> ChangeSummary {
+        self.commit_with_undo(app).0
+    }
+
+    /// Keeps every change and answers the undo information too (for a later revert).
+    pub fn commit_with_undo(self, app: &mut Interp) -> (ChangeSummary, UndoLog) {
         app.space.bump_epoch();
-        self.summary
+        (self.summary, UndoLog(self.log))
     }
 
     /// Undoes every change, newest first.
