@@ -148,3 +148,31 @@ fn quiescence_times_out_naming_the_straggler_or_pauses_it_when_asked() {
     assert!(text(&out.stdout).starts_with("committed"));
     drop(finish(child));
 }
+
+#[test]
+fn control_flow_migration_restart_and_replace_the_loop_thread() {
+    let sock = scratch("cf").join("cf.sock");
+    let child = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .args(["run", "--control"])
+        .arg(&sock)
+        .args(["-cp", "examples/controlflow", "ControlLoop"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !sock.exists() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let a = patch(&sock, &["examples/updates/RestartLoopFromOlderFrame.som"]);
+    assert!(a.status.success(), "{}", text(&a.stdout));
+    std::thread::sleep(Duration::from_millis(200));
+    let b = patch(&sock, &["examples/updates/ReplaceLoopThread.som"]);
+    assert!(b.status.success(), "{}", text(&b.stdout));
+    let fix = patch(&sock, &["examples/updates/FixExceptionHierarchy.som"]);
+    assert!(fix.status.success(), "{}", text(&fix.stdout));
+    assert!(text(&fix.stdout).contains("NetworkError"), "{}", text(&fix.stdout));
+    let out = finish(child);
+    assert_eq!(text(&out.stdout), "#(#v1 #v2 #v3)\n", "{}", text(&out.stderr));
+}
