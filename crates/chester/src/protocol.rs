@@ -21,6 +21,9 @@ pub enum Kind {
     History,
     /// Undo the last committed update (as a new transaction, from its undo information).
     Revert,
+    /// The baseline: run the script inside the application by plain reflection, without
+    /// pause or atomicity.
+    InPlace,
 }
 
 impl Kind {
@@ -30,6 +33,7 @@ impl Kind {
             Kind::DryRun => "dry-run",
             Kind::History => "history",
             Kind::Revert => "revert",
+            Kind::InPlace => "in-place",
         }
     }
 }
@@ -76,10 +80,11 @@ impl Request {
             Some("dry-run") => Kind::DryRun,
             Some("history") => Kind::History,
             Some("revert") => Kind::Revert,
+            Some("in-place") => Kind::InPlace,
             other => return Err(format!("unknown request kind {:?}", other.unwrap_or(""))),
         };
         let file = words.next().unwrap_or("update").trim().to_string();
-        if matches!(kind, Kind::Apply | Kind::DryRun) && script.trim().is_empty() {
+        if matches!(kind, Kind::Apply | Kind::DryRun | Kind::InPlace) && script.trim().is_empty() {
             return Err("the request has no script".into());
         }
         Ok(Request {

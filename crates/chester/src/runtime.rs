@@ -101,7 +101,7 @@ impl State {
         match event {
             UpdateEvent::Requested => {
                 while let Ok(d) = self.deliveries.try_recv() {
-                    self.accept(d);
+                    self.accept(app, d);
                 }
                 self.start_next(app);
             }
@@ -150,7 +150,7 @@ impl State {
     }
 
     /// Answers what needs no pause at once; queues updates.
-    fn accept(&mut self, (request, reply): Delivery) {
+    fn accept(&mut self, app: &mut Interp, (request, reply): Delivery) {
         match request.kind {
             Kind::History => {
                 let mut text = format!("history: {} committed update(s)\n", self.history.len());
@@ -161,6 +161,9 @@ impl State {
                 let _ = reply.send(text);
             }
             Kind::Revert => self.queue.push_back((request, reply)),
+            Kind::InPlace => {
+                let _ = reply.send(run_in_place(app, &request));
+            }
             Kind::Apply | Kind::DryRun => match self.hypervisor.check_script(&request.script, &request.file) {
                 Err(e) => {
                     let _ = reply.send(format!(
@@ -196,6 +199,39 @@ impl State {
             self.current = Some((d, Instant::now()));
             app.begin_quiescence(self.policy.timeout, self.policy.pause_stragglers);
         }
+    }
+}
+
+/// The in-place baseline: loads the script into the application's own space and runs it
+/// there with an `InPlaceSpace`, right away (no quiescence, no transaction).
+fn run_in_place(app: &mut Interp, request: &Request) -> String {
+    let def = match espell_syntax::parse_class(&request.script, &request.file) {
+        Ok(d) => d,
+        Err(e) => return format!("in-place failed: the script does not compile\nreason: {e}\n"),
+    };
+    if let Err(e) = app.define_class(&def, &request.file, &request.script) {
+        return format!("in-place failed: {e}\n");
+    }
+    let started = Instant::now();
+    let source = format!(
+        "| space | space := InPlaceSpace new. [ {} new run: space. 'ok' ] on: Error do: [:e | e messageText ]",
+        def.name
+    );
+    let outcome = match app.eval(&source, "in-place") {
+        Ok(v) => app.space.str_of(v).unwrap_or("?").to_string(),
+        Err(e) => e.to_string(),
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if outcome == "ok" {
+        format!(
+            "applied in place: update {} ({ms:.2} ms; no pause, no atomicity)\n",
+            def.name
+        )
+    } else {
+        format!(
+            "in-place failed: update {} broke half-way: {outcome}\n(the changes made before the failure stay; the application runs on in that state)\n",
+            def.name
+        )
     }
 }
 

@@ -123,6 +123,10 @@ enum Command {
         /// Undo the last committed update (from its recorded undo information).
         #[arg(long)]
         revert: bool,
+        /// The baseline: apply the script inside the application by plain reflection (no
+        /// pause, no atomicity, no second core library), to compare with Chester.
+        #[arg(long)]
+        in_place: bool,
         /// The update script (a ChesterUpdate subclass).
         file: Option<PathBuf>,
     },
@@ -159,8 +163,18 @@ fn main() -> ExitCode {
             dry_run,
             history,
             revert,
+            in_place,
             file,
-        } => patch(&to, dry_run, history, revert, file.as_deref()),
+        } => {
+            let mode = if in_place {
+                espell_chester::protocol::Kind::InPlace
+            } else if dry_run {
+                espell_chester::protocol::Kind::DryRun
+            } else {
+                espell_chester::protocol::Kind::Apply
+            };
+            patch(&to, mode, history, revert, file.as_deref())
+        }
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
             let mut interp = match setup::interpreter(cp, None) {
@@ -424,7 +438,13 @@ fn run_hypervised(
 }
 
 /// `espell patch --to PATH [--dry-run|--history] [FILE]`.
-fn patch(to: &std::path::Path, dry_run: bool, history: bool, revert: bool, file: Option<&std::path::Path>) -> ExitCode {
+fn patch(
+    to: &std::path::Path,
+    mode: espell_chester::protocol::Kind,
+    history: bool,
+    revert: bool,
+    file: Option<&std::path::Path>,
+) -> ExitCode {
     use espell_chester::protocol::{Kind, Request};
     let request = if history {
         Request {
@@ -450,9 +470,8 @@ fn patch(to: &std::path::Path, dry_run: bool, history: bool, revert: bool, file:
                 return ExitCode::FAILURE;
             }
         };
-        let kind = if dry_run { Kind::DryRun } else { Kind::Apply };
         Request {
-            kind,
+            kind: mode,
             file: file.display().to_string(),
             script,
         }
@@ -461,8 +480,9 @@ fn patch(to: &std::path::Path, dry_run: bool, history: bool, revert: bool, file:
         Ok(reply) => {
             print!("{reply}");
             let first = reply.lines().next().unwrap_or("");
-            let ok =
-                first.starts_with("committed") || first.starts_with("would commit") || first.starts_with("history");
+            let ok = ["committed", "would commit", "history", "applied in place"]
+                .iter()
+                .any(|p| first.starts_with(p));
             if ok {
                 ExitCode::SUCCESS
             } else {

@@ -176,3 +176,24 @@ fn control_flow_migration_restart_and_replace_the_loop_thread() {
     let out = finish(child);
     assert_eq!(text(&out.stdout), "#(#v1 #v2 #v3)\n", "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_same_do_move_in_place_breaks_the_updater_and_the_application() {
+    let dir = scratch("inplace");
+    let (child, sock) = start(&dir, "Looping", &[]);
+    let out = patch(&sock, &["--in-place", "examples/updates/MoveDoToObject.som"]);
+    assert_eq!(out.status.code(), Some(1));
+    let reply = text(&out.stdout);
+    assert!(reply.starts_with("in-place failed"), "{reply}");
+    assert!(
+        reply.contains("do: not found"),
+        "the updater broke on the method it removed: {reply}"
+    );
+    let app = finish(child);
+    assert_eq!(app.status.code(), Some(1), "the application broke too");
+    assert!(
+        text(&app.stdout).contains("Method do: not found in class Array"),
+        "{}",
+        text(&app.stdout)
+    );
+}

@@ -78,6 +78,39 @@ fn selectors(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, a)
 }
 
+/// `aClass primCompile: source`: compiles Pharo-style method source for the class and
+/// installs it, in place (plain reflection, no transaction); answers the method.
+fn prim_compile(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let c = class_arg(interp, argc)?;
+    let Some(source) = interp.space.str_of(interp.arg(argc, 0)).map(str::to_string) else {
+        return prim_fail("compile: needs a String");
+    };
+    let mut session = crate::mop::UpdateSession::new();
+    match session.compile_and_install(interp, c, &source) {
+        Ok(m) => {
+            session.commit(interp);
+            interp.prim_return(argc, m)
+        }
+        Err(e) => prim_fail(e.0),
+    }
+}
+
+/// `aClass primRemoveSelector: aSymbol`: removes a method, in place.
+fn prim_remove_selector(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let c = class_arg(interp, argc)?;
+    let Some(sel) = interp.space.str_of(interp.arg(argc, 0)).map(str::to_string) else {
+        return prim_fail("removeSelector: needs a Symbol");
+    };
+    let mut session = crate::mop::UpdateSession::new();
+    match session.remove_method(interp, c, &sel) {
+        Ok(()) => {
+            session.commit(interp);
+            interp.prim_return(argc, c)
+        }
+        Err(e) => prim_fail(e.0),
+    }
+}
+
 /// Class primitives.
 pub fn lookup(selector: &str) -> Option<PrimFn> {
     Some(match selector {
@@ -87,6 +120,8 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "fields" => fields,
         "methods" => methods,
         "selectors" => selectors,
+        "primCompile:" => prim_compile,
+        "primRemoveSelector:" => prim_remove_selector,
         _ => return None,
     })
 }
