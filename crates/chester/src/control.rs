@@ -109,3 +109,34 @@ pub fn default_path() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir);
     dir.join(format!("espell-{}.sock", std::process::id()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_credentials_name_our_own_uid() {
+        let (a, b) = UnixStream::pair().unwrap();
+        // SAFETY: getuid has no preconditions.
+        let me = unsafe { libc::getuid() };
+        assert_eq!(peer_uid(&a), Some(me));
+        assert_eq!(peer_uid(&b), Some(me));
+    }
+
+    #[test]
+    fn the_socket_is_owner_only_and_a_stale_one_is_replaced() {
+        let dir = std::env::temp_dir().join(format!("espell-control-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.sock");
+        drop(UnixListener::bind(&path).unwrap()); // a stale socket file
+        let mut interp = espell_vm::Interp::new(espell_vm::Loader::new(vec![], None)).unwrap();
+        let _rx = start(&path, interp.waker()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::write(dir.join("plain"), "x").unwrap();
+        assert!(
+            start(&dir.join("plain"), interp.waker()).is_err(),
+            "a non-socket file is never removed"
+        );
+    }
+}
