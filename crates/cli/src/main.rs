@@ -156,7 +156,7 @@ fn main() -> ExitCode {
                 run_hypervised(cp, core, control, policy, &program, &args)
             }
             None => run(cp, core, &program, &args),
-            Some(update) => run_with_update(cp, core, Some(&update), &program, &args),
+            Some(update) => run_with_update(cp, core, &update, &program, &args),
         },
         Command::Patch {
             to,
@@ -324,37 +324,33 @@ fn run(cp: Option<String>, core: Option<PathBuf>, program: &str, args: &[String]
     }
 }
 
-/// `espell run --hypervisor` / `--update-after-ms MS FILE ...`: the application runs in its
-/// own space beside a hypervisor space; with an update, MS ms after start the application
-/// is paused at a safe point and the script runs in the hypervisor against it.
+/// The application's interpreter (on `cp`, running `program`) and a hypervisor beside it.
+fn app_and_hypervisor(
+    cp: Option<String>,
+    core: Option<PathBuf>,
+    program: &str,
+) -> Result<(espell_vm::Interp, espell_vm::hypervisor::Hypervisor, String), ExitCode> {
+    let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
+    let class = setup::resolve_program(program, &mut class_path);
+    let app = setup::interpreter(class_path, core.clone()).map_err(|e| fail(&e))?;
+    let hypervisor = espell_vm::hypervisor::Hypervisor::new(core).map_err(|e| fail(&e))?;
+    Ok((app, hypervisor, class))
+}
+
+/// `espell run --update-after-ms MS FILE ...`: the application runs in its own space beside
+/// a hypervisor; MS ms after start it is paused at a safe point and the script runs in the
+/// hypervisor against it.
 fn run_with_update(
     cp: Option<String>,
     core: Option<PathBuf>,
-    update: Option<&[String]>,
+    update: &[String],
     program: &str,
     args: &[String],
 ) -> ExitCode {
-    let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
-    let class = setup::resolve_program(program, &mut class_path);
-    let mut app = match setup::interpreter(class_path, core.clone()) {
-        Ok(i) => i,
-        Err(e) => return fail(&e),
+    let (mut app, mut hypervisor, class) = match app_and_hypervisor(cp, core, program) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let hypervisor = match espell_vm::hypervisor::Hypervisor::new(core) {
-        Ok(h) => h,
-        Err(e) => return fail(&e),
-    };
-    let Some(update) = update else {
-        // Idle hypervisor: it exists (its space and library are loaded) but never runs.
-        let result = app.run_main(&class, args);
-        app.flush();
-        drop(hypervisor);
-        return match result {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(e) => fail(&e),
-        };
-    };
-    let mut hypervisor = hypervisor;
     let (ms, file) = (&update[0], &update[1]);
     let Ok(ms) = ms.parse::<u64>() else {
         eprintln!("espell: --update-after-ms takes a number of milliseconds, not '{ms}'");
@@ -408,15 +404,9 @@ fn run_hypervised(
     program: &str,
     args: &[String],
 ) -> ExitCode {
-    let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
-    let class = setup::resolve_program(program, &mut class_path);
-    let mut app = match setup::interpreter(class_path, core.clone()) {
-        Ok(i) => i,
-        Err(e) => return fail(&e),
-    };
-    let hypervisor = match espell_vm::hypervisor::Hypervisor::new(core) {
-        Ok(h) => h,
-        Err(e) => return fail(&e),
+    let (mut app, hypervisor, class) = match app_and_hypervisor(cp, core, program) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let path = control.unwrap_or_else(espell_chester::control::default_path);
     let deliveries = match espell_chester::control::start(&path, app.waker()) {
@@ -571,7 +561,7 @@ fn demo() -> ExitCode {
         "30".to_string(),
         examples.join("updates/MoveDoToObject.som").display().to_string(),
     ];
-    let code = run_with_update(Some(virtualized), None, Some(&update), "IterateArrays", &[]);
+    let code = run_with_update(Some(virtualized), None, &update, "IterateArrays", &[]);
     println!("\nMore: README.md (updates, benchmarks), examples/updates/, `espell repl`.");
     code
 }

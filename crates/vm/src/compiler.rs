@@ -305,6 +305,21 @@ struct Gen<'a, 'b> {
 type CResult<T> = Result<T, Diagnostic>;
 
 impl<'a, 'b> Gen<'a, 'b> {
+    fn new(space: &'a mut Space, input: &'a CompileInput<'b>, analysis: Analysis) -> Self {
+        Gen {
+            space,
+            input,
+            lines: input.lines,
+            analysis,
+            next_var: 0,
+            next_scope: 0,
+            vars: Vec::new(),
+            scopes: Vec::new(),
+            funcs: Vec::new(),
+            line: 0,
+        }
+    }
+
     fn error(&self, span: Span, message: String) -> Diagnostic {
         diagnostic_at(self.input.file, self.input.source, span, message)
     }
@@ -1041,18 +1056,7 @@ pub fn compile_code(
 ) -> Result<Code, Diagnostic> {
     let mut analysis = Analysis::default();
     analysis.func(params, body);
-    let mut gen = Gen {
-        space,
-        input,
-        lines: input.lines,
-        analysis,
-        next_var: 0,
-        next_scope: 0,
-        vars: Vec::new(),
-        scopes: Vec::new(),
-        funcs: Vec::new(),
-        line: 0,
-    };
+    let mut gen = Gen::new(space, input, analysis);
     for (i, p) in params.iter().enumerate() {
         if params[..i].contains(p) {
             return Err(gen.error(span, format!("duplicate parameter name '{p}'")));
@@ -1097,33 +1101,24 @@ fn compile_detached_block(
 ) -> Result<Code, Diagnostic> {
     let mut analysis = Analysis::default();
     analysis.func(&b.params, &b.body);
-    let mut gen = Gen {
-        space,
-        input,
-        lines: input.lines,
-        analysis,
-        next_var: 0,
-        next_scope: 0,
-        vars: outer
-            .vars
-            .iter()
-            .map(|v| Var {
-                name: v.name.clone(),
-                scope: v.scope,
-                loc: v.loc,
-            })
-            .collect(),
-        scopes: outer
-            .scopes
-            .iter()
-            .map(|s| Scope {
-                has_env: s.has_env,
-                env_next: s.env_next,
-            })
-            .collect(),
-        funcs: Vec::new(),
-        line: 0,
-    };
+    let mut gen = Gen::new(space, input, analysis);
+    gen.vars = outer
+        .vars
+        .iter()
+        .map(|v| Var {
+            name: v.name.clone(),
+            scope: v.scope,
+            loc: v.loc,
+        })
+        .collect();
+    gen.scopes = outer
+        .scopes
+        .iter()
+        .map(|s| Scope {
+            has_env: s.has_env,
+            env_next: s.env_next,
+        })
+        .collect();
     gen.function(&b.params, &b.body, true, span)
 }
 

@@ -181,31 +181,28 @@ impl Interp {
     /// until the send returns.
     pub fn send_message(&mut self, receiver: Value, selector: &str, args: &[Value]) -> Result<Value, VmError> {
         let sel = self.space.symbol(selector);
-        let base = self.frames.len();
-        let stack_base = self.stack.len();
-        self.stack.push(receiver);
-        self.stack.extend_from_slice(args);
-        let result = self.send(sel, args.len(), None, None).and_then(|()| {
-            if self.frames.len() > base {
-                self.run(base)
-            } else {
-                Ok(self.stack.pop().unwrap_or(self.space.nil()))
-            }
-        });
-        if result.is_err() {
-            self.frames.truncate(base);
-            self.stack.truncate(stack_base);
-        }
-        result.map_err(|e| self.finish_error(e))
+        self.call_from_outside(receiver, args, |interp| interp.send(sel, args.len(), None, None))
     }
 
     /// Runs a method as a "do it" with `receiver`, answering its value.
     pub fn run_method(&mut self, receiver: Value, method: Value) -> Result<Value, VmError> {
+        let m = self.space.method_of(method).expect("a method").clone();
+        self.call_from_outside(receiver, &[], |interp| interp.invoke(&m, method, 0))
+    }
+
+    /// Pushes `receiver` and `args`, starts the call with `start` (a send or an invoke) and
+    /// runs until it returns; on failure the stacks are restored to what they were.
+    fn call_from_outside(
+        &mut self,
+        receiver: Value,
+        args: &[Value],
+        start: impl FnOnce(&mut Interp) -> Result<(), VmError>,
+    ) -> Result<Value, VmError> {
         let base = self.frames.len();
         let stack_base = self.stack.len();
         self.stack.push(receiver);
-        let m = self.space.method_of(method).expect("a method").clone();
-        let result = self.invoke(&m, method, 0).and_then(|()| {
+        self.stack.extend_from_slice(args);
+        let result = start(self).and_then(|()| {
             if self.frames.len() > base {
                 self.run(base)
             } else {
