@@ -150,7 +150,11 @@ impl Interp {
             space.set_global(sym, value);
         }
         let binops = ["+", "-", "*", "<", ">", "<=", ">=", "="].map(|s| space.symbol(s));
-        let sel = Selectors { binops };
+        let sel = Selectors {
+            binops,
+            at: space.symbol("at:"),
+            at_put: space.symbol("at:put:"),
+        };
         for (s, name) in [
             (Special::DoesNotUnderstand, "doesNotUnderstand:arguments:"),
             (Special::EscapedBlock, "escapedBlock:"),

@@ -75,6 +75,10 @@ pub enum Op {
     Ge(u16),
     /// `=` with fast paths.
     Eq(u16),
+    /// `at:` with an inline path for Array's primitive; otherwise a send through `cache`.
+    At(u16),
+    /// `at:put:` with an inline path for Array's primitive.
+    AtPut(u16),
     /// Jump forwards.
     Jump(u32),
     /// Jump backwards: a safe point for the garbage collector and, later, preemption.
@@ -114,6 +118,8 @@ pub fn special_selector(op: &Op) -> Option<&'static str> {
         Op::Le(_) => "<=",
         Op::Ge(_) => ">=",
         Op::Eq(_) => "=",
+        Op::At(_) => "at:",
+        Op::AtPut(_) => "at:put:",
         _ => return None,
     })
 }
@@ -229,6 +235,28 @@ impl Code {
     }
 }
 
+/// Primitives with an inline fast path in the interpreter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FastPrim {
+    /// None.
+    None,
+    /// `Array>>at:`.
+    ArrayAt,
+    /// `Array>>at:put:`.
+    ArrayAtPut,
+}
+
+impl FastPrim {
+    /// The fast path of class `class_name`'s primitive `selector`, if any.
+    pub fn of(class_name: &str, selector: &str) -> FastPrim {
+        match (class_name, selector) {
+            ("Array", "at:") => FastPrim::ArrayAt,
+            ("Array", "at:put:") => FastPrim::ArrayAtPut,
+            _ => FastPrim::None,
+        }
+    }
+}
+
 /// A method: Smalltalk code or a primitive.
 pub struct Method {
     /// The selector (a Symbol).
@@ -239,6 +267,9 @@ pub struct Method {
     pub code: Rc<Code>,
     /// The primitive, for `= primitive` methods.
     pub primitive: Option<PrimFn>,
+    /// Primitives the interpreter may run inline (when an inline cache says this method
+    /// is the one a send reaches).
+    pub fast: FastPrim,
     /// The method's source text.
     pub source: Rc<str>,
     /// The file it came from.

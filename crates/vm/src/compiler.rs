@@ -806,8 +806,15 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn send(&mut self, msg: &Message, is_super: bool) -> CResult<()> {
         self.set_line(msg.span);
         let cache = self.cache(msg.span)?;
+        if !is_super && msg.selector == "at:put:" {
+            let sym = self.space.symbol(&msg.selector);
+            self.literal(sym, msg.span)?;
+            self.emit(Op::AtPut(cache));
+            return Ok(());
+        }
         if !is_super && msg.args.len() == 1 {
             let special = match msg.selector.as_str() {
+                "at:" => Some(Op::At(cache)),
                 "+" => Some(Op::Add(cache)),
                 "-" => Some(Op::Sub(cache)),
                 "*" => Some(Op::Mul(cache)),
@@ -1185,6 +1192,7 @@ pub fn compile_method(
         holder: Cell::new(holder),
         code: Rc::new(code),
         primitive: None,
+        fast: crate::bytecode::FastPrim::None,
         source,
         file: input.file.into(),
         first_line,

@@ -5,7 +5,7 @@
 //! primitives) is a call out of the loop; the loop itself keeps `pc`, the code unit and the
 //! frame base in locals and writes `pc` back to the frame only before such calls.
 
-use crate::bytecode::{Code, InlineCache, Method, Op, Trivial};
+use crate::bytecode::{Code, FastPrim, InlineCache, Method, Op, Trivial};
 use crate::error::VmError;
 use crate::loader::Loader;
 use crate::object::{BlockClosure, Body, HomeRef};
@@ -79,6 +79,10 @@ pub struct Frame {
 pub struct Selectors {
     /// The fallback selectors of `Op::Add` … `Op::Eq`, in that order.
     pub binops: [Value; 8],
+    /// `at:` (fallback of `Op::At`).
+    pub at: Value,
+    /// `at:put:` (fallback of `Op::AtPut`).
+    pub at_put: Value,
 }
 
 /// An interpreter over one space: the space, the (single, for now) process's stacks, the
@@ -447,6 +451,48 @@ impl Interp {
         }
     }
 
+    /// `r at: i` done inline when the send site's cache says Array's primitive answers it
+    /// for `r`'s class and the index is in range.
+    #[inline(always)]
+    fn array_at(&self, r: Value, i: Value, cache: &Cell<InlineCache>) -> Option<Value> {
+        if r.is_small() || !i.is_small() {
+            return None;
+        }
+        let obj = self.space.heap.get(r);
+        let e = cache.get();
+        if e.class != obj.class || e.epoch != self.space.epoch || unsafe { (*e.method).fast } != FastPrim::ArrayAt {
+            return None;
+        }
+        match &obj.body {
+            Body::Array(items) => items.get((i.small_unchecked() as usize).wrapping_sub(1)).copied(),
+            _ => None,
+        }
+    }
+
+    /// `r at: i put: v` done inline (see `array_at`); answers whether it was.
+    #[inline(always)]
+    fn array_at_put(&mut self, r: Value, i: Value, v: Value, cache: &Cell<InlineCache>) -> bool {
+        if r.is_small() || !i.is_small() {
+            return false;
+        }
+        let epoch = self.space.epoch;
+        let obj = self.space.heap.get_mut(r);
+        let e = cache.get();
+        if e.class != obj.class || e.epoch != epoch || unsafe { (*e.method).fast } != FastPrim::ArrayAtPut {
+            return false;
+        }
+        match &mut obj.body {
+            Body::Array(items) => match items.get_mut((i.small_unchecked() as usize).wrapping_sub(1)) {
+                Some(slot) => {
+                    *slot = v;
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
     /// Gives the top frame a fresh environment, as on entry (for restarts): captured
     /// variables start over, and an inlined scope the frame was inside is left.
     pub fn reset_frame_env(&mut self) {
@@ -623,6 +669,8 @@ impl Interp {
         roots.extend_from_slice(&self.space.specials);
         roots.extend(self.space.symbol_values());
         roots.extend_from_slice(&self.sel.binops);
+        roots.push(self.sel.at);
+        roots.push(self.sel.at_put);
         roots.extend_from_slice(&self.handles);
         self.scheduler_roots(&mut roots);
         let (_, freed_method) = self.space.heap.collect(&roots);
@@ -1056,6 +1104,31 @@ impl Interp {
                 Op::Eq(k) => int_binop!(7, k, |a, b| self.space.boolean(a == b), |x, y| self
                     .space
                     .boolean(x == y)),
+                Op::At(k) => {
+                    let (r, i) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    match self.array_at(r, i, &c.caches[k as usize]) {
+                        Some(v) => unsafe {
+                            sp = sp.sub(1);
+                            sp.sub(1).write(v);
+                        },
+                        None => {
+                            let sel = self.sel.at;
+                            call!(self.send(sel, 1, Some(&c.caches[k as usize]), None));
+                        }
+                    }
+                }
+                Op::AtPut(k) => {
+                    let (r, i, v) = unsafe { (sp.sub(3).read(), sp.sub(2).read(), sp.sub(1).read()) };
+                    if self.array_at_put(r, i, v, &c.caches[k as usize]) {
+                        unsafe {
+                            sp = sp.sub(2);
+                            sp.sub(1).write(v);
+                        }
+                    } else {
+                        let sel = self.sel.at_put;
+                        call!(self.send(sel, 2, Some(&c.caches[k as usize]), None));
+                    }
+                }
                 Op::Jump(t) => pc = t as usize,
                 Op::JumpBack(t) => {
                     pc = t as usize;

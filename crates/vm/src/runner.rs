@@ -55,6 +55,7 @@ impl Interp {
             holder: Cell::new(holder),
             code: Rc::new(code),
             primitive: None,
+            fast: crate::bytecode::FastPrim::None,
             source: source.into(),
             file: file.into(),
             first_line: 1,
