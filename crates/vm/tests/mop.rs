@@ -434,3 +434,34 @@ fn inserting_a_frame_runs_it_first_then_the_thread_goes_on() {
     assert!(!report.committed);
     assert!(report.reason.contains("top"), "{}", report.reason);
 }
+
+#[test]
+fn the_application_cannot_name_hypervisor_classes_even_during_an_update() {
+    let (mut app, _) = interp();
+    for name in [
+        "ObjectSpaceMirror",
+        "ClassMirror",
+        "ObjectMirror",
+        "MirrorError",
+        "ThreadMirror",
+    ] {
+        assert_eq!(
+            eval_print(&mut app, &format!("(system load: #{name}) isNil")),
+            "true",
+            "{name}"
+        );
+        assert_eq!(
+            eval_print(&mut app, &format!("(system global: #{name}) isNil")),
+            "true",
+            "{name}"
+        );
+    }
+    // During a session the application's own reflective paths (globals, its stack seen
+    // through thisContext) still only reach application objects: the script plants a
+    // global naming the mirror it holds, and the application sees plain data at most.
+    let mut hv = Hypervisor::new(None).unwrap();
+    let script = "Plant = ChesterUpdate ( run: app = ( app globalAt: #Planted put: (app classNamed: #Object) name ) )";
+    assert!(hv.run_update(&mut app, script, "plant.som").committed);
+    assert_eq!(eval_print(&mut app, "Planted"), "#Object");
+    assert_eq!(eval_print(&mut app, "Planted class"), "Symbol");
+}
