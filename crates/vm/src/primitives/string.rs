@@ -117,6 +117,11 @@ fn index_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, Value::small(i))
 }
 
+fn byte_size(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let n = interp.space.str_of(interp.receiver(argc)).map(str::len).unwrap_or(0);
+    interp.prim_return(argc, Value::small(n as i64))
+}
+
 fn concatenate_all(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let items = match interp.space.array_of(interp.arg(argc, 0)) {
         Some(items) => items.clone(),
@@ -144,6 +149,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "asUppercase" => as_uppercase,
         "asLowercase" => as_lowercase,
         "indexOf:" => index_of, // SOM answers -1 when absent
+        "byteSize" => byte_size,
         "asString" => as_string,
         _ => return None,
     })
