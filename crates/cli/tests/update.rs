@@ -64,7 +64,7 @@ fn d_a_failing_update_rolls_back_and_the_application_runs_on() {
 fn the_applications_exit_code_is_unchanged() {
     let dir = std::env::temp_dir().join(format!("espell-upd-exit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("Quits.som"), "Quits = ( run = ( | s | s := system ticks. [ system ticks - s < 200000 ] whileTrue: [ 1 + 1 ]. system exit: 4 ) )").unwrap();
+    std::fs::write(dir.join("Quits.som"), "Quits = ( run = ( | s | s := system ticks. [ system ticks - s < 2000000 ] whileTrue: [ 1 + 1 ]. system exit: 4 ) )").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_espell"))
         .args(["run", "-cp", dir.to_str().unwrap(), "--update-after-ms", "20"])
         .arg(repo().join("examples/updates/MoveDoToObject.som"))
