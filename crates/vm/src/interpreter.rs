@@ -111,6 +111,8 @@ pub struct Interp {
     lookup_cache: Box<[LookupEntry]>,
     /// Values held from outside the space (mirror handles of an update session): roots.
     pub handles: Vec<Value>,
+    /// Values kept by the undo logs of committed updates (for revert): roots.
+    pub undo_roots: Vec<Vec<Value>>,
     /// The processes of this space (the active one's stacks are `stack`/`frames`).
     pub scheduler: crate::scheduler::Scheduler,
     /// Set (from any thread) to request an update at the next safe point; the handler
@@ -672,6 +674,9 @@ impl Interp {
         roots.push(self.sel.at);
         roots.push(self.sel.at_put);
         roots.extend_from_slice(&self.handles);
+        for kept in &self.undo_roots {
+            roots.extend_from_slice(kept);
+        }
         self.scheduler_roots(&mut roots);
         let (_, freed_method) = self.space.heap.collect(&roots);
         if freed_method {
@@ -1331,6 +1336,7 @@ impl Interp {
             started: Instant::now(),
             random_state: 0x2545_F491_4F6C_DD1D,
             handles: Vec::new(),
+            undo_roots: Vec::new(),
             scheduler: Default::default(),
             update_requested: Default::default(),
             is_hypervisor: false,

@@ -465,3 +465,38 @@ fn the_application_cannot_name_hypervisor_classes_even_during_an_update() {
     assert_eq!(eval_print(&mut app, "Planted"), "#Object");
     assert_eq!(eval_print(&mut app, "Planted class"), "Symbol");
 }
+
+#[test]
+fn undo_information_survives_collections_until_revert() {
+    let (mut app, _) = interp();
+    let seq = class(&mut app, "SequenceableCollection");
+    let object = class(&mut app, "Object");
+    let mut s = UpdateSession::new();
+    s.remove_method(&mut app, seq, "do:").unwrap();
+    s.compile_and_install(
+        &mut app,
+        object,
+        "do: aBlock  1 to: self size do: [:i | aBlock value: (self at: i)]",
+    )
+    .unwrap();
+    let (_, undo) = s.commit_with_undo(&mut app);
+    // The removed method is referenced only by the undo log now: churn and collect.
+    eval(&mut app, "1 to: 300000 do: [:i | Array new: 3]");
+    app.collect_garbage();
+    undo.revert(&mut app);
+    assert_eq!(
+        eval_print(&mut app, "| s | s := 0. #(1 2 3) do: [:e | s := s + e]. s"),
+        "6"
+    );
+    assert_eq!(eval_print(&mut app, "Object hasMethod: #do:"), "false");
+    // Within a session, instancesOf: collects too; a rollback afterwards still restores.
+    let mut s = UpdateSession::new();
+    s.remove_method(&mut app, seq, "do:").unwrap();
+    eval(&mut app, "1 to: 1000 do: [:i | Array new: 3]");
+    s.instances_of(&mut app, object).unwrap();
+    s.roll_back(&mut app);
+    assert_eq!(
+        eval_print(&mut app, "| s | s := 0. #(1 2 3) do: [:e | s := s + e]. s"),
+        "6"
+    );
+}

@@ -40,23 +40,30 @@ pub enum SlotRef {
     Index(i64),
 }
 
-/// The undo information of a committed session: replaying it reverts the update.
-pub struct UndoLog(Vec<Undo>);
+/// The undo information of a committed session: replaying it reverts the update. The
+/// values it keeps are roots of the application space (`Interp::undo_roots`) until then.
+pub struct UndoLog {
+    log: Vec<Undo>,
+    root_slot: usize,
+}
 
 impl UndoLog {
     /// Reverts the update this log was recorded for (newest change first).
     pub fn revert(self, app: &mut Interp) {
-        roll_back(app, self.0);
+        roll_back(app, self.log);
+        if let Some(roots) = app.undo_roots.get_mut(self.root_slot) {
+            roots.clear();
+        }
     }
 
     /// Number of recorded entries.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.log.len()
     }
 
     /// True if nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.log.is_empty()
     }
 }
 
@@ -108,7 +115,25 @@ impl UpdateSession {
     /// Keeps every change and answers the undo information too (for a later revert).
     pub fn commit_with_undo(self, app: &mut Interp) -> (ChangeSummary, UndoLog) {
         app.space.bump_epoch();
-        (self.summary, UndoLog(self.log))
+        let roots = self.log_values();
+        app.undo_roots.push(roots);
+        let root_slot = app.undo_roots.len() - 1;
+        (
+            self.summary,
+            UndoLog {
+                log: self.log,
+                root_slot,
+            },
+        )
+    }
+
+    /// Every value the undo log keeps.
+    fn log_values(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        for entry in &self.log {
+            entry.trace(&mut out);
+        }
+        out
     }
 
     /// Undoes every change, newest first.
@@ -397,7 +422,11 @@ impl UpdateSession {
     /// `instancesOf:`: every live instance (collects garbage first, so dead ones are gone).
     pub fn instances_of(&mut self, app: &mut Interp, class: Value) -> MopResult<Vec<Value>> {
         Self::require_class(app, class)?;
+        // What the log would put back must survive this collection.
+        let mark = app.handles.len();
+        app.handles.extend(self.log_values());
         app.collect_garbage();
+        app.handles.truncate(mark);
         Ok(app.space.heap.instances_of(class))
     }
 

@@ -60,6 +60,59 @@ pub struct ThreadSnapshot {
     pub io_wait: Option<(i32, bool)>,
 }
 
+impl Undo {
+    /// Every value the record keeps (they must stay alive: a rollback or revert puts them
+    /// back, so the collector treats them as roots while the record exists).
+    pub fn trace(&self, out: &mut Vec<Value>) {
+        match self {
+            Undo::Methods { class, methods } => {
+                out.push(*class);
+                out.extend_from_slice(methods);
+            }
+            Undo::Shape {
+                class,
+                superclass,
+                own_fields,
+                instance_fields,
+                slots,
+                ..
+            } => {
+                out.push(*class);
+                out.push(*superclass);
+                out.extend_from_slice(own_fields);
+                out.extend_from_slice(instance_fields);
+                out.extend_from_slice(slots);
+            }
+            Undo::Global { name, previous } => {
+                out.push(*name);
+                out.extend(previous.iter().copied());
+            }
+            Undo::Special { previous, .. } => out.push(*previous),
+            Undo::Slot { object, previous, .. } => {
+                out.push(*object);
+                out.push(*previous);
+            }
+            Undo::Class { object, previous } => {
+                out.push(*object);
+                out.push(*previous);
+            }
+            Undo::Swap { a, b } => {
+                out.push(*a);
+                out.push(*b);
+            }
+            Undo::Thread(snap) => {
+                out.extend_from_slice(&snap.stack);
+                for f in &snap.frames {
+                    out.push(f.method);
+                    out.push(f.closure);
+                    out.push(f.env);
+                }
+                out.extend(snap.waiting_on.iter().copied());
+            }
+        }
+    }
+}
+
 /// Which slot of an object.
 #[derive(Clone, Copy, Debug)]
 pub enum SlotIndex {
