@@ -46,7 +46,8 @@ struct State {
 }
 
 /// Installs Chester as the application's update handler.
-pub fn install(app: &mut Interp, hypervisor: Hypervisor, deliveries: Receiver<Delivery>, policy: Policy) {
+pub fn install(app: &mut Interp, mut hypervisor: Hypervisor, deliveries: Receiver<Delivery>, policy: Policy) {
+    hypervisor.keep_undo = true;
     let mut state = State {
         hypervisor,
         deliveries,

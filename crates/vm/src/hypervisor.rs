@@ -82,6 +82,8 @@ impl Write for Sink {
 pub struct Hypervisor {
     /// The hypervisor's interpreter (its own core library and the mirror classes).
     pub interp: Interp,
+    /// Keep an undo log (as GC roots in the application) for every committed update.
+    pub keep_undo: bool,
     sessions: i64,
     sink: Sink,
 }
@@ -102,6 +104,7 @@ impl Hypervisor {
         interp.err = Box::new(sink.clone());
         Ok(Hypervisor {
             interp,
+            keep_undo: false,
             sessions: 0,
             sink,
         })
@@ -175,10 +178,14 @@ impl Hypervisor {
                 session.session.roll_back(app);
                 report.committed = true;
             }
-            Ok(_) => {
+            Ok(_) if self.keep_undo => {
                 let (summary, undo) = session.session.commit_with_undo(app);
                 report.summary = summary;
                 report.undo = Some(undo);
+                report.committed = true;
+            }
+            Ok(_) => {
+                report.summary = session.session.commit(app);
                 report.committed = true;
             }
             Err(e) => {

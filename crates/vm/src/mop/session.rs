@@ -56,6 +56,13 @@ impl UndoLog {
         }
     }
 
+    /// Gives up the possibility to revert: the values it kept may be collected.
+    pub fn forget(self, app: &mut Interp) {
+        if let Some(roots) = app.undo_roots.get_mut(self.root_slot) {
+            roots.clear();
+        }
+    }
+
     /// Number of recorded entries.
     pub fn len(&self) -> usize {
         self.log.len()
@@ -109,7 +116,8 @@ impl UpdateSession {
 
     /// Keeps every change.
     pub fn commit(self, app: &mut Interp) -> ChangeSummary {
-        self.commit_with_undo(app).0
+        app.space.bump_epoch();
+        self.summary
     }
 
     /// Keeps every change and answers the undo information too (for a later revert).
