@@ -14,9 +14,16 @@ pub fn send(path: &Path, request: &Request) -> std::io::Result<String> {
     let mut stream = UnixStream::connect(path)?;
     stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
     stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(&request.encode())?;
-    stream.shutdown(std::net::Shutdown::Write)?;
+    // A server that refuses the request (another user, too large) answers and closes
+    // without reading it: the write then fails, but the answer is there to read.
+    let written = stream
+        .write_all(&request.encode())
+        .and_then(|()| stream.shutdown(std::net::Shutdown::Write));
     let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
+    let read = stream.read_to_string(&mut reply);
+    if reply.is_empty() {
+        written?;
+        read?;
+    }
     Ok(reply)
 }

@@ -3,7 +3,7 @@
 //! A request is a header line `ESPELL/1 <kind> <file name>` followed by the update
 //! script's source; the client then shuts its writing side. The answer is text whose first
 //! line is `committed`, `rolled back`, `would commit`, `would roll back`, `not applied`,
-//! `history` or `error: ...`, followed by details.
+//! `history`, `state` or `error: ...`, followed by details.
 
 /// The largest request accepted (bytes).
 pub const MAX_MESSAGE: usize = 1 << 20;
@@ -21,6 +21,9 @@ pub enum Kind {
     History,
     /// Undo the last committed update (as a new transaction, from its undo information).
     Revert,
+    /// Answer the digest of the application's classes, methods and special objects (no
+    /// pause: answered at the next safe point).
+    State,
     /// The baseline: run the script inside the application by plain reflection, without
     /// pause or atomicity.
     InPlace,
@@ -33,6 +36,7 @@ impl Kind {
             Kind::DryRun => "dry-run",
             Kind::History => "history",
             Kind::Revert => "revert",
+            Kind::State => "state",
             Kind::InPlace => "in-place",
         }
     }
@@ -80,6 +84,7 @@ impl Request {
             Some("dry-run") => Kind::DryRun,
             Some("history") => Kind::History,
             Some("revert") => Kind::Revert,
+            Some("state") => Kind::State,
             Some("in-place") => Kind::InPlace,
             other => return Err(format!("unknown request kind {:?}", other.unwrap_or(""))),
         };

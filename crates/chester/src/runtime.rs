@@ -161,6 +161,9 @@ impl State {
                 }
                 let _ = reply.send(text);
             }
+            Kind::State => {
+                let _ = reply.send(format!("state: {}", espell_vm::mop::space_digest(app).detailed()));
+            }
             Kind::Revert => self.queue.push_back((request, reply)),
             Kind::InPlace => {
                 let _ = reply.send(run_in_place(app, &request));

@@ -1,9 +1,13 @@
 //! The `espell` command's pieces: building interpreters from options, the Smalltalk test
-//! runner, the benchmark driver and the REPL.
+//! runner, the benchmark driver, the REPL, and the update experiment with its HTTP load
+//! driver.
 
 pub mod bench;
 pub mod capture;
+pub mod experiment;
+pub mod http_client;
 pub mod repl;
 pub mod rusage;
 pub mod setup;
 pub mod testrunner;
+pub mod workload;

@@ -123,12 +123,56 @@ enum Command {
         /// Undo the last committed update (from its recorded undo information).
         #[arg(long)]
         revert: bool,
+        /// Print the digest of the application's classes, methods and special objects
+        /// (equal digests: nothing an update can change differs).
+        #[arg(long)]
+        state: bool,
         /// The baseline: apply the script inside the application by plain reflection (no
         /// pause, no atomicity, no second core library), to compare with Chester.
         #[arg(long)]
         in_place: bool,
         /// The update script (a ChesterUpdate subclass).
         file: Option<PathBuf>,
+    },
+    /// Run the web application (examples/webapp) under a hypervisor with concurrent
+    /// keep-alive clients while updates are delivered; report latencies around each update
+    /// and write requests.csv, updates.csv, answers.txt, latency.svg into --out.
+    Experiment {
+        /// Concurrent keep-alive clients.
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        /// Interval between updates in ms (the first after one interval; the run ends one
+        /// interval after the last).
+        #[arg(long, default_value_t = 2000)]
+        every_ms: u64,
+        /// Directory for the result files.
+        #[arg(long, value_name = "DIR", default_value = "experiment-out")]
+        out: PathBuf,
+        /// The application's class path.
+        #[arg(
+            long = "classpath",
+            visible_alias = "cp",
+            value_name = "DIRS",
+            default_value = "examples/webapp"
+        )]
+        cp: String,
+        /// The application's main class (it must accept `--port 0 --stop-after-ms N` and
+        /// print `listening on HOST:PORT`).
+        #[arg(long, default_value = "WebApp")]
+        app: String,
+        /// The application's quiescence deadline (ms).
+        #[arg(long, default_value_t = 2000)]
+        quiescence_timeout: u64,
+        /// Apply the scripts in place (the baseline) instead of through Chester.
+        #[arg(long)]
+        in_place: bool,
+        /// The answers the updates must give, comma-separated (e.g.
+        /// `committed,committed,rolled back,committed`); exit 1 otherwise.
+        #[arg(long, value_delimiter = ',')]
+        expect: Vec<String>,
+        /// The updates, in order: script files, `dry-run:FILE` or `revert` (default: the
+        /// do: move, the Point migration, a failing script, revert).
+        steps: Vec<String>,
     },
     /// The main demonstration.
     Demo,
@@ -163,17 +207,25 @@ fn main() -> ExitCode {
             dry_run,
             history,
             revert,
+            state,
             in_place,
             file,
         } => {
-            let mode = if in_place {
-                espell_chester::protocol::Kind::InPlace
+            use espell_chester::protocol::Kind;
+            let kind = if history {
+                Kind::History
+            } else if revert {
+                Kind::Revert
+            } else if state {
+                Kind::State
+            } else if in_place {
+                Kind::InPlace
             } else if dry_run {
-                espell_chester::protocol::Kind::DryRun
+                Kind::DryRun
             } else {
-                espell_chester::protocol::Kind::Apply
+                Kind::Apply
             };
-            patch(&to, mode, history, revert, file.as_deref())
+            patch(&to, kind, file.as_deref())
         }
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
@@ -264,6 +316,49 @@ fn main() -> ExitCode {
             }
         }
         Command::Demo => demo(),
+        Command::Experiment {
+            clients,
+            every_ms,
+            out,
+            cp,
+            app,
+            quiescence_timeout,
+            in_place,
+            expect,
+            steps,
+        } => {
+            use espell_cli::experiment;
+            let steps = if steps.is_empty() {
+                experiment::default_steps(std::path::Path::new("."))
+            } else {
+                steps.iter().map(|s| experiment::Step::parse(s)).collect()
+            };
+            let opts = experiment::Options {
+                clients,
+                every: std::time::Duration::from_millis(every_ms),
+                steps,
+                out,
+                class_path: cp,
+                app,
+                quiescence_timeout_ms: quiescence_timeout,
+                in_place,
+                expect: expect.iter().map(|s| s.trim().to_string()).collect(),
+            };
+            match experiment::run(&opts) {
+                Ok(outcome) => {
+                    print!("{}", outcome.report);
+                    if outcome.success {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    eprintln!("espell: experiment: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 
@@ -427,30 +522,22 @@ fn run_hypervised(
     }
 }
 
-/// `espell patch --to PATH [--dry-run|--history] [FILE]`.
-fn patch(
-    to: &std::path::Path,
-    mode: espell_chester::protocol::Kind,
-    history: bool,
-    revert: bool,
-    file: Option<&std::path::Path>,
-) -> ExitCode {
+/// `espell patch --to PATH [--dry-run|--in-place|--history|--revert|--state] [FILE]`.
+fn patch(to: &std::path::Path, kind: espell_chester::protocol::Kind, file: Option<&std::path::Path>) -> ExitCode {
     use espell_chester::protocol::{Kind, Request};
-    let request = if history {
+    let request = if matches!(kind, Kind::History | Kind::Revert | Kind::State) {
         Request {
-            kind: Kind::History,
-            file: String::new(),
-            script: String::new(),
-        }
-    } else if revert {
-        Request {
-            kind: Kind::Revert,
-            file: "revert".into(),
+            kind,
+            file: if kind == Kind::Revert {
+                "revert".into()
+            } else {
+                String::new()
+            },
             script: String::new(),
         }
     } else {
         let Some(file) = file else {
-            eprintln!("espell: patch needs an update script (or --history)");
+            eprintln!("espell: patch needs an update script (or --history, --revert, --state)");
             return ExitCode::FAILURE;
         };
         let script = match std::fs::read_to_string(file) {
@@ -461,7 +548,7 @@ fn patch(
             }
         };
         Request {
-            kind: mode,
+            kind,
             file: file.display().to_string(),
             script,
         }
@@ -470,7 +557,7 @@ fn patch(
         Ok(reply) => {
             print!("{reply}");
             let first = reply.lines().next().unwrap_or("");
-            let ok = ["committed", "would commit", "history", "applied in place"]
+            let ok = ["committed", "would commit", "history", "state", "applied in place"]
                 .iter()
                 .any(|p| first.starts_with(p));
             if ok {

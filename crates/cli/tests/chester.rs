@@ -197,3 +197,99 @@ fn the_same_do_move_in_place_breaks_the_updater_and_the_application() {
         text(&app.stdout)
     );
 }
+
+#[test]
+fn another_users_connection_is_refused() {
+    let dir = scratch("uid");
+    let (child, sock) = start(&dir, "Looping", &[]);
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the control socket is for its owner only");
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        // Without root there is no second uid to become; the unit tests of
+        // espell_chester::control check the credential check and the mode.
+        eprintln!("not root: the second-uid part of this test is skipped");
+        drop(finish(child));
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let as_nobody = || {
+        Command::new(env!("CARGO_BIN_EXE_espell"))
+            .args(["patch", "--history", "--to"])
+            .arg(&sock)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap()
+    };
+    // The socket's mode keeps the other user out...
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = as_nobody();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("ermission denied"), "{}", text(&out.stderr));
+    // ...and were the mode opened by mistake, the peer-credential check still does.
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = as_nobody();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).starts_with("error: permission denied (uid 65534 is not the owner)"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // The owner is still served, and nothing was changed.
+    let out = patch(&sock, &["--history"]);
+    assert!(
+        text(&out.stdout).starts_with("history: 0 committed"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(text(&finish(child).stdout), "false\n");
+}
+
+/// The issue's end-to-end check: the web application under 20 concurrent keep-alive
+/// clients takes the do: move, the Point migration, a failing update and a revert.
+#[test]
+fn webapp_under_load_takes_the_patch_sequence_without_a_failed_request() {
+    let out_dir = std::env::temp_dir().join(format!("espell-experiment-test-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .args(["experiment", "--clients", "20", "--every-ms", "1500", "--out"])
+        .arg(&out_dir)
+        .args(["--expect", "committed,committed,rolled back,committed"])
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
+    assert!(report.contains(" 0 failed, 0 dropped connections"), "{report}");
+    assert!(report.ends_with("PASS\n"), "{report}");
+    let updates = std::fs::read_to_string(out_dir.join("updates.csv")).unwrap();
+    let rows: Vec<&str> = updates.lines().skip(1).collect();
+    assert_eq!(rows.len(), 4, "{updates}");
+    assert!(rows[0].starts_with("1,MoveDoToObject,") && rows[0].contains(",committed,"));
+    assert!(rows[1].starts_with("2,PointTo3D,") && rows[1].contains(",committed,"));
+    // After the rollback the classes, methods and special objects are identical to before.
+    assert!(
+        rows[2].contains(",rolled back,") && rows[2].contains("identical to before: yes"),
+        "{}",
+        rows[2]
+    );
+    let states: Vec<&str> = rows[2].split(",\"").skip(1).collect();
+    assert_eq!(states.len(), 2);
+    assert_eq!(states[0], states[1], "digest before and after the rollback");
+    // The revert restores what the migration changed.
+    assert!(
+        rows[3].contains("as before PointTo3D") && rows[3].ends_with("\""),
+        "{}",
+        rows[3]
+    );
+    assert!(rows[3].contains(": yes,"), "{}", rows[3]);
+    // Every request of every client is in the CSV and was answered correctly.
+    let requests = std::fs::read_to_string(out_dir.join("requests.csv")).unwrap();
+    let n = requests.lines().count() - 1;
+    assert!(n > 1000, "only {n} requests");
+    assert!(requests.lines().skip(1).all(|l| l.ends_with(",true")));
+    assert!(std::fs::metadata(out_dir.join("latency.svg")).unwrap().len() > 1000);
+    let _ = std::fs::remove_dir_all(&out_dir);
+}

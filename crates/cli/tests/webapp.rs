@@ -5,10 +5,13 @@
 //! with a timeout, and a watchdog that kills the server and fails the test after
 //! `GLOBAL_LIMIT`.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use espell_cli::http_client::{Client as HttpClient, Response};
+use espell_cli::workload::run_user;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -41,142 +44,12 @@ impl Drop for Server {
     }
 }
 
-/// One HTTP response as read off the wire.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A keep-alive HTTP client on one connection.
-struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
+/// A keep-alive client with the test's socket timeout.
+struct Client;
 
 impl Client {
-    fn connect(addr: SocketAddr) -> Result<Client, String> {
-        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
-        stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| e.to_string())?;
-        stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| e.to_string())?;
-        let _ = stream.set_nodelay(true);
-        let writer = stream.try_clone().map_err(|e| e.to_string())?;
-        Ok(Client {
-            reader: BufReader::new(stream),
-            writer,
-        })
-    }
-
-    fn send(&mut self, raw: &[u8]) -> io::Result<()> {
-        self.writer.write_all(raw)?;
-        self.writer.flush()
-    }
-
-    /// Sends one HTTP/1.1 request (with Host and, for a body, Content-Length).
-    fn request(&mut self, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Response, String> {
-        let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: webapp-test\r\n");
-        if let Some((content_type, text)) = body {
-            raw.push_str(&format!(
-                "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-                text.len()
-            ));
-            raw.push_str("\r\n");
-            raw.push_str(text);
-        } else {
-            raw.push_str("\r\n");
-        }
-        self.send(raw.as_bytes())
-            .map_err(|e| format!("{method} {path}: write: {e}"))?;
-        self.read_response().map_err(|e| format!("{method} {path}: {e}"))
-    }
-
-    /// Reads a response: status line, headers, and exactly Content-Length bytes of body.
-    fn read_response(&mut self) -> Result<Response, String> {
-        let mut line = String::new();
-        let n = self
-            .reader
-            .read_line(&mut line)
-            .map_err(|e| format!("reading the status line: {e}"))?;
-        if n == 0 {
-            return Err("connection closed before a response".into());
-        }
-        let mut parts = line.trim_end().splitn(3, ' ');
-        let version = parts.next().unwrap_or("");
-        if version != "HTTP/1.1" {
-            return Err(format!("bad status line {line:?}"));
-        }
-        let status: u16 = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("bad status line {line:?}"))?;
-        if parts.next().unwrap_or("").is_empty() {
-            return Err(format!("no reason phrase in {line:?}"));
-        }
-        if !line.ends_with("\r\n") {
-            return Err(format!("status line not ended by CRLF: {line:?}"));
-        }
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            let n = self
-                .reader
-                .read_line(&mut h)
-                .map_err(|e| format!("reading headers: {e}"))?;
-            if n == 0 {
-                return Err("connection closed in the headers".into());
-            }
-            if h == "\r\n" {
-                break;
-            }
-            let (k, v) = h
-                .trim_end()
-                .split_once(':')
-                .ok_or_else(|| format!("bad header line {h:?}"))?;
-            headers.push((k.to_string(), v.trim().to_string()));
-        }
-        let mut response = Response {
-            status,
-            headers,
-            body: String::new(),
-        };
-        let length: usize = response
-            .header("Content-Length")
-            .ok_or("no Content-Length")?
-            .parse()
-            .map_err(|_| "bad Content-Length")?;
-        let connection = response.header("Connection").ok_or("no Connection header")?;
-        if connection != "keep-alive" && connection != "close" {
-            return Err(format!("Connection: {connection}"));
-        }
-        let mut body = vec![0u8; length];
-        self.reader
-            .read_exact(&mut body)
-            .map_err(|e| format!("reading a {length}-byte body: {e}"))?;
-        response.body = String::from_utf8(body).map_err(|_| "body is not UTF-8")?;
-        Ok(response)
-    }
-
-    /// True when the server closed the connection (EOF or reset) within the timeout.
-    fn closed_by_server(&mut self) -> bool {
-        let mut buf = [0u8; 256];
-        loop {
-            match self.reader.read(&mut buf) {
-                Ok(0) => return true,
-                Ok(_) => continue,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => return false,
-                Err(_) => return true,
-            }
-        }
+    fn connect(addr: SocketAddr) -> Result<HttpClient, String> {
+        HttpClient::connect(addr, IO_TIMEOUT)
     }
 }
 
@@ -198,126 +71,29 @@ fn keep_alive(r: &Response, what: &str) -> Result<(), String> {
     })
 }
 
-/// The id in `{"id":N}`.
-fn created_id(r: &Response) -> Result<u64, String> {
-    r.body
-        .strip_prefix("{\"id\":")
-        .and_then(|s| s.strip_suffix('}'))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad create answer {r:?}"))
-}
-
-/// The `"count":N` of a listing.
-fn listed_count(r: &Response) -> Result<usize, String> {
-    r.body
-        .strip_prefix("{\"count\":")
-        .and_then(|s| s.split(',').next())
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad listing {r:?}"))
-}
-
-/// One well-behaved user: creates, reads, updates, deletes and lists its snippets, and
-/// reads the index, on one keep-alive connection, for LOAD_TIME. Answers the number of
-/// requests it made.
+/// One well-behaved user (`espell_cli::workload`) for LOAD_TIME: answers the number of
+/// requests it made, or its first failure (a dropped connection is one).
 fn user(addr: SocketAddr, c: usize) -> Result<usize, String> {
-    let mut client = Client::connect(addr)?;
-    let author = format!("user{c}");
-    let mut live = 0usize;
-    let mut requests = 0usize;
-    let start = Instant::now();
-    let mut j = 0usize;
-    while start.elapsed() < LOAD_TIME {
-        j += 1;
-        let title = format!("note {j} of {author}");
-        // Create, alternately from a form and from JSON.
-        let r = if j % 2 == 1 {
-            let form = format!("title=note+{j}+of+{author}&text=text+{j}%0Aby+%22{author}%22&author={author}");
-            client.request("POST", "/snippets", Some(("application/x-www-form-urlencoded", &form)))?
-        } else {
-            let json = format!(
-                "{{\"title\": \"{title}\", \"text\": \"text {j}\\nby \\\"{author}\\\"\", \"author\": \"{author}\"}}"
-            );
-            client.request("POST", "/snippets", Some(("application/json", &json)))?
-        };
-        requests += 1;
-        expect_status(&r, 201, "create")?;
-        keep_alive(&r, "create")?;
-        let id = created_id(&r)?;
-        ensure(r.header("Location") == Some(&format!("/snippets/{id}")), || {
-            format!("Location of {r:?}")
-        })?;
-        live += 1;
-
-        // Read it back.
-        let r = client.request("GET", &format!("/snippets/{id}"), None)?;
-        requests += 1;
-        expect_status(&r, 200, "show")?;
-        keep_alive(&r, "show")?;
-        let expected_text = format!("\"text\":\"text {j}\\nby \\\"{author}\\\"\"");
-        ensure(
-            r.body
-                .starts_with(&format!("{{\"id\":{id},\"title\":\"{title}\",\"author\":\"{author}\""))
-                && r.body.contains(&expected_text),
-            || format!("show {id}: {r:?}"),
-        )?;
-
-        if j % 3 == 2 {
-            let r = client.request(
-                "PUT",
-                &format!("/snippets/{id}"),
-                Some(("application/x-www-form-urlencoded", "title=renamed")),
-            )?;
-            requests += 1;
-            expect_status(&r, 200, "update")?;
-            ensure(
-                r.body.contains("\"title\":\"renamed\"") && r.body.contains("\"version\":2"),
-                || format!("update: {r:?}"),
-            )?;
-        }
-        if j % 4 == 3 {
-            let r = client.request("DELETE", &format!("/snippets/{id}"), None)?;
-            requests += 1;
-            expect_status(&r, 200, "delete")?;
-            ensure(r.body == format!("{{\"deleted\":{id}}}"), || format!("delete: {r:?}"))?;
-            live -= 1;
-            let r = client.request("GET", &format!("/snippets/{id}"), None)?;
-            requests += 1;
-            expect_status(&r, 404, "show deleted")?;
-            keep_alive(&r, "404")?;
-        }
-        if j % 5 == 4 {
-            let r = client.request("GET", &format!("/snippets?author={author}"), None)?;
-            requests += 1;
-            expect_status(&r, 200, "list")?;
-            ensure(listed_count(&r)? == live, || {
-                format!("list of {author}: {live} live, got {r:?}")
-            })?;
-        }
-        if j % 5 == 1 {
-            let r = client.request("GET", "/", None)?;
-            requests += 1;
-            expect_status(&r, 200, "index")?;
-            ensure(
-                r.body.starts_with("Snippets service\nsnippets: ") && r.body.contains("titles:\n"),
-                || format!("index: {:?}", &r.body[..r.body.len().min(200)]),
-            )?;
-            if j > 1 {
-                ensure(r.body.contains(&format!("  {author}: ")), || {
-                    format!("index lacks {author}")
-                })?;
-            }
-        }
+    let stop = Arc::new(AtomicBool::new(false));
+    let timer = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            thread::sleep(LOAD_TIME);
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let report = run_user(addr, c, IO_TIMEOUT, Instant::now(), &stop);
+    let _ = timer.join();
+    match report.failures.first() {
+        Some(f) => Err(format!("{f} ({} dropped connections)", report.dropped)),
+        None if report.dropped > 0 => Err(format!("{} dropped connections", report.dropped)),
+        None => Ok(report.samples.len()),
     }
-    // The same connection still works at the end.
-    let r = client.request("GET", "/stats", None)?;
-    requests += 1;
-    expect_status(&r, 200, "stats")?;
-    Ok(requests)
 }
 
 /// Sends raw bytes on a fresh connection and reads one response; `Ok(None)` when the
 /// server closed (or reset) the connection instead of answering.
-fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> Result<(Option<Response>, Client), String> {
+fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> Result<(Option<Response>, HttpClient), String> {
     let mut client = Client::connect(addr)?;
     // The server may answer and close before it has read everything (e.g. a huge head).
     let _ = client.send(raw);
@@ -468,15 +244,13 @@ fn hostile(addr: SocketAddr) -> Result<usize, String> {
     let mut c = Client::connect(addr)?;
     c.send(b"HEAD /stats HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
         .map_err(|e| e.to_string())?;
-    let mut status = String::new();
-    c.reader.read_line(&mut status).map_err(|e| e.to_string())?;
+    let status = c.read_line()?;
     ensure(status.starts_with("HTTP/1.1 200 "), || format!("HEAD: {status:?}"))?;
-    let mut line = String::new();
     loop {
-        line.clear();
-        c.reader.read_line(&mut line).map_err(|e| e.to_string())?;
-        if line == "\r\n" {
-            break;
+        match c.read_line()?.as_str() {
+            "\r\n" => break,
+            "" => return Err("HEAD: the connection closed in the headers".into()),
+            _ => {}
         }
     }
     // The next bytes are the next (pipelined) response, not a body.
