@@ -46,6 +46,18 @@ impl Interp {
         }
     }
 
+    /// The frames of process `pid`, mutably.
+    pub fn frames_of_mut(&mut self, pid: usize) -> &mut [Frame] {
+        if pid == self.scheduler.active || self.scheduler.processes.is_empty() {
+            &mut self.frames
+        } else {
+            match self.scheduler.processes.get_mut(pid) {
+                Some(p) => p.frames.as_mut_slice(),
+                None => &mut [],
+            }
+        }
+    }
+
     fn stack_of(&self, pid: usize) -> &[Value] {
         if pid == self.scheduler.active || self.scheduler.processes.is_empty() {
             &self.stack

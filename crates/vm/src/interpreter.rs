@@ -69,9 +69,33 @@ pub struct Frame {
     pub serial: u64,
     /// The home method activation (itself for methods).
     pub home: HomeRef,
-    /// Set on frames inserted by an update (`insertFrame:above:`): their answer is dropped
-    /// and the frame below goes on as if nothing had been called.
-    pub discard_result: bool,
+    /// What happens to the frame's answer (ordinary frames push it for their caller).
+    pub on_return: OnReturn,
+}
+
+/// What happens to a frame's answer when it returns: checked once per return, like a flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnReturn {
+    /// Pushed onto the caller's stack (every ordinary frame).
+    Push,
+    /// Dropped: the frame was inserted by an update (`insertFrame:above:`), and the frame
+    /// below goes on as if nothing had been called.
+    Discard,
+    /// Pushed, then the frame an update inserted above the caller (`Interp::inserted_frames`,
+    /// keyed by this frame's serial) runs before the caller goes on.
+    PushThenRunInserted,
+}
+
+/// A frame inserted by an update above a frame that is not the top of its thread: it is
+/// activated when the frame above the insertion point returns.
+#[derive(Clone, Copy, Debug)]
+pub struct InsertedFrame {
+    /// The serial of the frame whose return activates it.
+    pub after_serial: u64,
+    /// The receiver of the unary send.
+    pub receiver: Value,
+    /// The selector.
+    pub selector: Value,
 }
 
 /// Interned selectors the interpreter's special instructions fall back to. (The selectors
@@ -113,6 +137,8 @@ pub struct Interp {
     pub handles: Vec<Value>,
     /// Values kept by the undo logs of committed updates (for revert): roots.
     pub undo_roots: Vec<Vec<Value>>,
+    /// Frames updates inserted below the top of a thread, waiting for their turn.
+    pub inserted_frames: Vec<InsertedFrame>,
     /// The processes of this space (the active one's stacks are `stack`/`frames`).
     pub scheduler: crate::scheduler::Scheduler,
     /// Set (from any thread) to request an update at the next safe point; the handler
@@ -577,7 +603,7 @@ impl Interp {
             env,
             serial,
             home,
-            discard_result: false,
+            on_return: OnReturn::Push,
         });
         Ok(())
     }
@@ -677,6 +703,10 @@ impl Interp {
         for kept in &self.undo_roots {
             roots.extend_from_slice(kept);
         }
+        for ins in &self.inserted_frames {
+            roots.push(ins.receiver);
+            roots.push(ins.selector);
+        }
         self.scheduler_roots(&mut roots);
         let (_, freed_method) = self.space.heap.collect(&roots);
         if freed_method {
@@ -696,10 +726,51 @@ impl Interp {
         if self.frames.is_empty() {
             return Flow::Ended;
         }
-        if !f.discard_result {
-            self.stack.push(v);
+        match f.on_return {
+            OnReturn::Push => self.stack.push(v),
+            OnReturn::Discard => {}
+            OnReturn::PushThenRunInserted => {
+                self.stack.push(v);
+                self.run_inserted_frame(f.serial);
+            }
         }
         Flow::Continue
+    }
+
+    /// Activates the frame an update inserted to run after frame `serial` returned; its
+    /// answer will be dropped. A method that has gone since is skipped with a message.
+    fn run_inserted_frame(&mut self, serial: u64) {
+        let Some(k) = self.inserted_frames.iter().position(|i| i.after_serial == serial) else {
+            return;
+        };
+        let ins = self.inserted_frames.swap_remove(k);
+        let class = self.space.class_of(ins.receiver);
+        let method = self
+            .space
+            .lookup(class, ins.selector)
+            .and_then(|mv| self.space.method_of(mv).map(|m| (mv, m.clone())));
+        let Some((mv, m)) = method.filter(|(_, m)| m.primitive.is_none()) else {
+            let _ = writeln!(
+                self.err,
+                "an inserted frame was skipped: {} no longer has a method #{}",
+                self.space.class_name(class),
+                self.space.name_of(ins.selector)
+            );
+            return;
+        };
+        let (depth, sp) = (self.frames.len(), self.stack.len());
+        self.stack.push(ins.receiver);
+        let nil = self.nil();
+        match self.activate(Rc::as_ptr(&m.code), mv, nil, 0, None) {
+            Ok(()) if self.frames.len() > depth => {
+                self.frames.last_mut().expect("just activated").on_return = OnReturn::Discard;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                self.stack.truncate(sp);
+                let _ = writeln!(self.err, "an inserted frame could not start: {e}");
+            }
+        }
     }
 
     /// True while the active process is the one whose frames `run(base)` watches: the
@@ -1337,6 +1408,7 @@ impl Interp {
             random_state: 0x2545_F491_4F6C_DD1D,
             handles: Vec::new(),
             undo_roots: Vec::new(),
+            inserted_frames: Vec::new(),
             scheduler: Default::default(),
             update_requested: Default::default(),
             is_hypervisor: false,

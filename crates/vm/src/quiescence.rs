@@ -115,7 +115,10 @@ impl Interp {
             self.call_update_handler(UpdateEvent::Requested);
         }
         let Some(q) = self.quiescence else { return };
-        let runnable = self.scheduler.processes.iter().any(|p| p.state == RunState::Runnable);
+        let runnable = self
+            .scheduler
+            .live_processes()
+            .any(|(_, p)| p.state == RunState::Runnable);
         if all_stopped || !runnable {
             self.finish_quiescence(UpdateEvent::Quiescent);
         } else if Instant::now() >= q.deadline {
@@ -151,7 +154,7 @@ impl Interp {
     /// The processes still running, each with its stack.
     pub fn straggler_report(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for (id, p) in self.scheduler.processes.iter().enumerate() {
+        for (id, p) in self.scheduler.live_processes() {
             if p.state != RunState::Runnable {
                 continue;
             }

@@ -64,13 +64,25 @@ pub struct ProcessState {
     pub io_timed_out: bool,
     /// Parked at an update point until the pending update is over.
     pub parked_for_update: bool,
+    /// Listed in `Scheduler::timed`.
+    pub in_timed: bool,
 }
 
 /// The processes of one space.
 #[derive(Default)]
 pub struct Scheduler {
-    /// Every process by id (index); terminated ones stay as tombstones.
+    /// Every process by id (index); terminated ones stay as tombstones (their stacks
+    /// dropped) so that ids stay stable.
     pub processes: Vec<ProcessState>,
+    /// Ids of the processes not terminated, ascending, plus at most as many terminated
+    /// ones not yet swept out: every scan at a switch goes over these only, so ended
+    /// processes cost (amortized) nothing.
+    pub live: Vec<usize>,
+    /// Terminated processes still in `live`.
+    pub dead_in_live: usize,
+    /// Ids of processes given a deadline (`set_deadline`), possibly stale: timers are
+    /// checked over these only.
+    pub timed: Vec<usize>,
     /// The running process's id.
     pub active: usize,
     /// Processes waiting on each semaphore, in arrival order.
@@ -84,10 +96,11 @@ impl Scheduler {
     /// that ran least recently — approximated by id order after `skip`).
     fn best_runnable(&self, exclude: Option<usize>) -> Option<usize> {
         let mut best: Option<usize> = None;
-        let n = self.processes.len();
+        let n = self.live.len();
         // Round-robin: scan starting after the active process.
-        for k in 1..=n {
-            let i = (self.active + k) % n;
+        let start = self.live.partition_point(|&i| i <= self.active);
+        for k in 0..n {
+            let i = self.live[(start + k) % n];
             if Some(i) == exclude {
                 continue;
             }
@@ -100,6 +113,57 @@ impl Scheduler {
             }
         }
         best
+    }
+
+    /// The processes not terminated, with their ids.
+    pub fn live_processes(&self) -> impl Iterator<Item = (usize, &ProcessState)> + '_ {
+        self.live
+            .iter()
+            .map(|&i| (i, &self.processes[i]))
+            .filter(|(_, p)| p.state != RunState::Terminated)
+    }
+
+    /// Gives process `id` a deadline (or none); the timer scan looks only at processes
+    /// that were given one.
+    pub fn set_deadline(&mut self, id: usize, deadline: Option<Instant>) {
+        let p = &mut self.processes[id];
+        if deadline.is_some() && !p.in_timed {
+            p.in_timed = true;
+            self.timed.push(id);
+        }
+        p.deadline = deadline;
+    }
+
+    /// The processes with a deadline, with it; forgets those that no longer have one.
+    fn deadlines(&mut self) -> impl Iterator<Item = (usize, Instant)> + '_ {
+        let processes = &mut self.processes;
+        self.timed.retain(|&i| {
+            let keep = processes[i].deadline.is_some();
+            processes[i].in_timed = keep;
+            keep
+        });
+        let processes = &self.processes;
+        self.timed
+            .iter()
+            .map(|&i| (i, processes[i].deadline.expect("kept above")))
+    }
+
+    /// Records that process `id` (new, or brought back by a rollback) is not terminated.
+    pub fn add_live(&mut self, id: usize) {
+        if let Err(at) = self.live.binary_search(&id) {
+            self.live.insert(at, id);
+        }
+    }
+
+    /// Notes that process `id` terminated; sweeps the live list once half of it is dead.
+    pub fn remove_live(&mut self, id: usize) {
+        debug_assert_eq!(self.processes[id].state, RunState::Terminated);
+        self.dead_in_live += 1;
+        if self.dead_in_live > 16 && self.dead_in_live * 2 > self.live.len() {
+            let processes = &self.processes;
+            self.live.retain(|&i| processes[i].state != RunState::Terminated);
+            self.dead_in_live = 0;
+        }
     }
 }
 
@@ -123,7 +187,9 @@ impl Interp {
             io_wait: None,
             io_timed_out: false,
             parked_for_update: false,
+            in_timed: false,
         });
+        self.scheduler.add_live(0);
         self.scheduler.active = 0;
     }
 
@@ -177,7 +243,10 @@ impl Interp {
             io_wait: None,
             io_timed_out: false,
             parked_for_update: false,
+            in_timed: false,
         });
+        let id = self.scheduler.processes.len() - 1;
+        self.scheduler.add_live(id);
         object
     }
 
@@ -257,13 +326,14 @@ impl Interp {
         let now = Instant::now();
         let due: Vec<usize> = self
             .scheduler
-            .processes
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                matches!(p.state, RunState::Sleeping | RunState::Waiting) && p.deadline.is_some_and(|d| d <= now)
-            })
+            .deadlines()
+            .filter(|&(_, d)| d <= now)
             .map(|(i, _)| i)
+            .collect();
+        let processes = &self.scheduler.processes;
+        let due: Vec<usize> = due
+            .into_iter()
+            .filter(|&i| matches!(processes[i].state, RunState::Sleeping | RunState::Waiting))
             .collect();
         for id in due {
             if self.scheduler.processes[id].io_wait.is_some() {
@@ -292,7 +362,10 @@ impl Interp {
         loop {
             self.wake_sleepers();
             if self.update_requested.load(Ordering::Relaxed) || self.quiescence.is_some() {
-                let runnable = self.scheduler.processes.iter().any(|p| p.state == RunState::Runnable);
+                let runnable = self
+                    .scheduler
+                    .live_processes()
+                    .any(|(_, p)| p.state == RunState::Runnable);
                 self.service_update(!runnable);
             }
             let active = self.scheduler.active;
@@ -307,13 +380,13 @@ impl Interp {
                 _ if active_runnable => return Ok(()),
                 _ => {}
             }
-            let mut next_deadline = self.scheduler.processes.iter().filter_map(|p| p.deadline).min();
+            let mut next_deadline = self.scheduler.deadlines().map(|(_, d)| d).min();
             if let Some(q) = self.quiescence {
                 next_deadline = Some(next_deadline.map_or(q.deadline, |d| d.min(q.deadline)));
             }
             // With a wake pipe, updates can still arrive: wait on it rather than deadlock.
             let waiting_on_io =
-                self.scheduler.processes.iter().any(|p| p.io_wait.is_some()) || self.wake_pipe.is_some();
+                self.scheduler.live_processes().any(|(_, p)| p.io_wait.is_some()) || self.wake_pipe.is_some();
             match (next_deadline, waiting_on_io) {
                 (Some(d), true) => self.poll_io(Some(d.saturating_duration_since(Instant::now()))),
                 (Some(d), false) => std::thread::sleep(d.saturating_duration_since(Instant::now()).min(TIME_SLICE)),
@@ -330,7 +403,7 @@ impl Interp {
             return Ok(());
         }
         self.wake_sleepers();
-        if self.scheduler.processes.iter().any(|p| p.io_wait.is_some()) {
+        if self.scheduler.live_processes().any(|(_, p)| p.io_wait.is_some()) {
             self.poll_io(Some(Duration::ZERO));
         }
         let active = self.scheduler.active;
@@ -347,9 +420,7 @@ impl Interp {
     pub fn poll_io(&mut self, timeout: Option<Duration>) {
         let waiting: Vec<(usize, i32, bool)> = self
             .scheduler
-            .processes
-            .iter()
-            .enumerate()
+            .live_processes()
             .filter_map(|(i, p)| p.io_wait.map(|(fd, write)| (i, fd, write)))
             .collect();
         let mut fds: Vec<libc::pollfd> = waiting
@@ -395,7 +466,7 @@ impl Interp {
         let p = &mut self.scheduler.processes[active];
         p.io_wait = Some((fd, write));
         p.io_timed_out = false;
-        p.deadline = timeout.map(|t| Instant::now() + t);
+        self.scheduler.set_deadline(active, timeout.map(|t| Instant::now() + t));
         self.block_active(RunState::Waiting)
     }
 
@@ -427,6 +498,8 @@ impl Interp {
         p.deadline = None;
         p.io_wait = None;
         p.start = None;
+        self.scheduler.remove_live(id);
+        let p = &mut self.scheduler.processes[id];
         if id == self.scheduler.active {
             self.reschedule()?;
             // Its stacks were swapped into the tombstone: drop them.

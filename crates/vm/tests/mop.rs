@@ -427,12 +427,55 @@ fn inserting_a_frame_runs_it_first_then_the_thread_goes_on() {
         eval_print(&mut app, "(T log collect: [:e | e]) asArray"),
         "#(#tick #inserted #tick #tick)"
     );
-    let misuse = "Misuse = ChesterUpdate ( run: app = ( | worker |
+    let twice = "Twice = ChesterUpdate ( run: app = ( | worker |
         worker := app threads detect: [:t | t stackFrames notEmpty ].
-        worker insertFrame: (app createFrameSending: #note to: (app globalAt: #T)) above: worker stackFrames last ) )";
-    let report = hv.run_update(&mut app, misuse, "misuse.som");
+        worker insertFrame: #notAFrame above: worker currentFrame ) )";
+    let report = hv.run_update(&mut app, twice, "twice.som");
     assert!(!report.committed);
-    assert!(report.reason.contains("top"), "{}", report.reason);
+    assert!(report.reason.contains("createFrameSending"), "{}", report.reason);
+}
+
+/// Inserting below the top: the frame runs when the frame above the insertion point
+/// returns, then the frame it was inserted above goes on with that answer; a rolled-back
+/// insertion leaves nothing behind.
+#[test]
+fn a_frame_inserted_below_the_top_runs_when_control_comes_back_to_it() {
+    let dir = std::env::temp_dir().join(format!("espell-insert-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Deep.som"),
+        "Deep = ( | log | log = ( ^log )
+            run = ( log := Vector new. [ true ] whileTrue: [ log append: (self step) ] )
+            step = ( log append: #step. Sem wait. ^#back )
+            note = ( log append: #inserted. ^#ignored ) )",
+    )
+    .unwrap();
+    let mut app = Interp::new(espell_vm::Loader::new(vec![dir], None)).unwrap();
+    eval(
+        &mut app,
+        "Sem := Semaphore new. D := Deep new. Worker := [ D run ] fork. Processor yield",
+    );
+    let mut hv = Hypervisor::new(None).unwrap();
+    let insert = |fail: bool| {
+        format!(
+            "Insert = ChesterUpdate ( run: app = ( | worker run |
+            worker := app threads detect: [:t | t stackFrames notEmpty ].
+            run := worker stackFrames detect: [:f | f method selector = #run ].
+            worker insertFrame: (app createFrameSending: #note to: (app globalAt: #D)) above: run.
+            {} ) )",
+            if fail { "self error: 'no'" } else { "" }
+        )
+    };
+    let report = hv.run_update(&mut app, &insert(true), "insert.som");
+    assert!(!report.committed);
+    assert!(app.inserted_frames.is_empty(), "the rollback forgot the insertion");
+    let report = hv.run_update(&mut app, &insert(false), "insert.som");
+    assert!(report.committed, "{}", report.line());
+    eval(&mut app, "Sem signal. Processor yield. Sem signal. Processor yield");
+    assert_eq!(
+        eval_print(&mut app, "(D log collect: [:e | e]) asArray"),
+        "#(#step #inserted #back #step #back #step)"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use super::undo::{roll_back, SlotIndex, ThreadSnapshot, Undo};
 use crate::compiler::{compile_method, CompileInput, LineMap};
-use crate::interpreter::Interp;
+use crate::interpreter::{InsertedFrame, Interp, OnReturn};
 use crate::object::{Body, InstanceKind};
 use crate::primitives::class::instantiate;
 use crate::space::Special;
@@ -713,7 +713,10 @@ impl UpdateSession {
         p.state = crate::scheduler::RunState::Terminated;
         p.io_wait = None;
         p.deadline = None;
-        if id != app.scheduler.active {
+        let active = id == app.scheduler.active;
+        app.scheduler.remove_live(id);
+        let p = &mut app.scheduler.processes[id];
+        if !active {
             p.stack = Vec::new();
             p.frames = Vec::new();
         }
@@ -797,8 +800,10 @@ impl UpdateSession {
         Ok(descriptor)
     }
 
-    /// `insertFrame:above:`: the thread first runs the created frame; when it returns, its
-    /// answer is dropped and `above` (which must be the thread's top frame) goes on.
+    /// `insertFrame:above:`: the created frame goes right above `above`. When `above` is the
+    /// thread's top frame, the thread runs the created frame first; otherwise it runs when
+    /// the frame now above `above` returns (normally) to it. Either way its answer is
+    /// dropped and `above` then goes on as before.
     pub fn insert_frame(&mut self, app: &mut Interp, thread: Value, created: Value, above: Value) -> MopResult<()> {
         self.operations += 1;
         let id = Self::thread_id(app, thread)?;
@@ -807,7 +812,23 @@ impl UpdateSession {
         };
         let depth = Self::frame_depth(app, id, above)?;
         if depth + 1 != app.frames_of(id).len() {
-            return err("a frame can only be inserted above the thread's current (top) frame");
+            let next = app.frames_of(id)[depth + 1];
+            if next.on_return != OnReturn::Push {
+                return err("a frame is already inserted above that frame");
+            }
+            let (_, receiver, selector) = self.pending_frames.remove(k);
+            self.snapshot_thread(app, id);
+            app.frames_of_mut(id)[depth + 1].on_return = OnReturn::PushThenRunInserted;
+            app.inserted_frames.push(InsertedFrame {
+                after_serial: next.serial,
+                receiver,
+                selector,
+            });
+            self.log.push(Undo::InsertedFrame {
+                after_serial: next.serial,
+            });
+            self.summary.instances += 1;
+            return Ok(());
         }
         let (_, receiver, selector) = self.pending_frames.remove(k);
         self.snapshot_thread(app, id);
@@ -824,7 +845,7 @@ impl UpdateSession {
         app.stack.push(receiver);
         let result = app.activate(std::rc::Rc::as_ptr(&m.code), mv, app.nil(), 0, None);
         if result.is_ok() {
-            app.frames.last_mut().expect("the inserted frame").discard_result = true;
+            app.frames.last_mut().expect("the inserted frame").on_return = OnReturn::Discard;
         }
         if id != active {
             app.switch_to(active).map_err(|e| MopError(e.to_string()))?;

@@ -40,6 +40,8 @@ pub enum Undo {
     Swap { a: Value, b: Value },
     /// A process's scheduling state and stacks before a thread operation.
     Thread(Box<ThreadSnapshot>),
+    /// A frame inserted below a thread's top (`Interp::inserted_frames`), to forget.
+    InsertedFrame { after_serial: u64 },
 }
 
 /// Everything a thread operation can change about a process.
@@ -109,6 +111,7 @@ impl Undo {
                 }
                 out.extend(snap.waiting_on.iter().copied());
             }
+            Undo::InsertedFrame { .. } => {}
         }
     }
 }
@@ -194,9 +197,12 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
                     app.scheduler.processes[id].stack = stack;
                     app.scheduler.processes[id].frames = frames;
                 }
+                if state != crate::scheduler::RunState::Terminated {
+                    app.scheduler.add_live(id);
+                }
+                app.scheduler.set_deadline(id, deadline);
                 let p = &mut app.scheduler.processes[id];
                 p.state = state;
-                p.deadline = deadline;
                 p.io_wait = io_wait;
                 if let Some(sem) = waiting_on {
                     p.waiting_on = Some(sem);
@@ -206,6 +212,7 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
                     }
                 }
             }
+            Undo::InsertedFrame { after_serial } => app.inserted_frames.retain(|i| i.after_serial != after_serial),
         }
     }
     app.space.bump_epoch();

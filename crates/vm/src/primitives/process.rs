@@ -146,7 +146,7 @@ fn sleep(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, r)?;
     interp.ensure_main_process();
     let active = interp.scheduler.active;
-    interp.scheduler.processes[active].deadline = Some(Instant::now() + d);
+    interp.scheduler.set_deadline(active, Some(Instant::now() + d));
     interp.block_active(RunState::Sleeping)
 }
 
@@ -204,7 +204,9 @@ fn wait_with(interp: &mut Interp, argc: usize, timeout: Option<Duration>) -> Res
     interp.scheduler.waiters.entry(sem).or_default().push_back(active);
     let p = &mut interp.scheduler.processes[active];
     p.waiting_on = Some(sem);
-    p.deadline = timeout.map(|t| Instant::now() + t);
+    interp
+        .scheduler
+        .set_deadline(active, timeout.map(|t| Instant::now() + t));
     interp.block_active(RunState::Waiting)
 }
 

@@ -1,0 +1,43 @@
+//! The scheduler's bookkeeping stays proportional to the processes that can still run:
+//! ended processes leave the lists a switch scans, timers are found without a full scan.
+
+mod common;
+use common::interp;
+
+#[test]
+fn ended_processes_leave_the_lists_a_switch_scans() {
+    let (mut i, _) = interp();
+    i.eval(
+        "| done | done := Semaphore new.
+         1 to: 5000 do: [ :k | [ done signal ] fork ].
+         5000 timesRepeat: [ done wait ]",
+        "test",
+    )
+    .unwrap();
+    assert!(i.scheduler.processes.len() > 5000, "every process has an id");
+    let listed = i.scheduler.live.len();
+    let live = i.scheduler.live_processes().count();
+    assert_eq!(live, 1, "only the main process is left");
+    assert!(
+        listed <= 2 * live + 16,
+        "{listed} ids listed for {live} live process(es)"
+    );
+}
+
+#[test]
+fn timers_are_kept_only_while_a_process_has_a_deadline() {
+    let (mut i, _) = interp();
+    let v = i
+        .eval(
+            "| s n | s := Semaphore new. n := 0.
+             1 to: 200 do: [ :k | [ (s wait: 1) ifFalse: [ n := n + 1 ] ] fork ].
+             Processor sleep: 30.
+             n",
+            "test",
+        )
+        .unwrap();
+    assert_eq!(v.as_small(), Some(200), "every timed wait timed out");
+    // The next scan forgets the processes whose deadline has passed.
+    i.eval("Processor sleep: 1", "test").unwrap();
+    assert!(i.scheduler.timed.len() <= 1, "{} timers left", i.scheduler.timed.len());
+}
