@@ -82,7 +82,7 @@ fn describe(report: &UpdateReport, dry_run: bool, wait_ms: f64) -> String {
     text.push_str(&format!("globals ({}): {}\n", s.globals.len(), s.globals.join(" ")));
     text.push_str(&format!("instance writes: {}\n", s.instances));
     text.push_str(&format!(
-        "pause: quiescence wait {wait_ms:.2} ms, script {:.2} ms, {} {:.2} ms\n",
+        "pause: quiescence wait {wait_ms:.3} ms, script {:.3} ms, {} {:.3} ms\n",
         report.script_ms,
         if report.committed && !dry_run {
             "commit"
@@ -189,7 +189,7 @@ impl State {
         let started = Instant::now();
         undo.revert(app);
         format!(
-            "committed: reverted update {} ({n} recorded change(s) undone)\npause: quiescence wait {wait_ms:.2} ms, revert {:.2} ms\n",
+            "committed: reverted update {} ({n} recorded change(s) undone)\npause: quiescence wait {wait_ms:.3} ms, revert {:.3} ms\n",
             record.script,
             started.elapsed().as_secs_f64() * 1000.0
         )

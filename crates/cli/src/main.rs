@@ -166,6 +166,17 @@ enum Command {
         /// Apply the scripts in place (the baseline) instead of through Chester.
         #[arg(long)]
         in_place: bool,
+        /// Instead of the web experiment: measure the pause of a one-method patch, the do:
+        /// move and the Point migration (`--points`), each applied and reverted `--runs`
+        /// times, and the idle cost of an update point.
+        #[arg(long)]
+        pauses: bool,
+        /// With --pauses: applications per case.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// With --pauses: point counts of the migration cases, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+        points: Vec<usize>,
         /// The answers the updates must give, comma-separated (e.g.
         /// `committed,committed,rolled back,committed`); exit 1 otherwise.
         #[arg(long, value_delimiter = ',')]
@@ -324,10 +335,31 @@ fn main() -> ExitCode {
             app,
             quiescence_timeout,
             in_place,
+            pauses,
+            runs,
+            points,
             expect,
             steps,
         } => {
             use espell_cli::experiment;
+            if pauses {
+                let opts = experiment::pauses::PauseOptions {
+                    runs,
+                    points,
+                    repo: PathBuf::from("."),
+                    out,
+                };
+                return match experiment::pauses::run(&opts) {
+                    Ok((_, report)) => {
+                        print!("{report}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("espell: experiment --pauses: {e}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
             let steps = if steps.is_empty() {
                 experiment::default_steps(std::path::Path::new("."))
             } else {

@@ -293,3 +293,28 @@ fn webapp_under_load_takes_the_patch_sequence_without_a_failed_request() {
     assert!(std::fs::metadata(out_dir.join("latency.svg")).unwrap().len() > 1000);
     let _ = std::fs::remove_dir_all(&out_dir);
 }
+
+#[test]
+fn pauses_are_measured_for_each_case_and_every_update_is_reverted() {
+    let out_dir = std::env::temp_dir().join(format!("espell-pauses-test-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .args(["experiment", "--pauses", "--runs", "2", "--points", "1000", "--out"])
+        .arg(&out_dir)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    for case in [
+        "one-method patch",
+        "do: move to Object",
+        "Point 2-D -> 3-D, 1000 points",
+    ] {
+        assert!(report.contains(case), "{report}");
+    }
+    assert!(report.contains("updatePoint ns/call: "), "{report}");
+    let csv = std::fs::read_to_string(out_dir.join("pauses.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 * 2, "{csv}");
+    let _ = std::fs::remove_dir_all(&out_dir);
+}

@@ -5,6 +5,7 @@
 //! `answers.txt`), a response-time plot (`latency.svg`) and the server's log, and prints
 //! latency percentiles in the second around each update next to the second before it.
 
+pub mod pauses;
 pub mod plot;
 pub mod stats;
 
@@ -423,7 +424,7 @@ fn deliver(
 }
 
 /// (quiescence wait, the rest) from the answer's `pause:` line, in ms.
-fn pause_of(answer: &str) -> (f64, f64) {
+pub fn pause_of(answer: &str) -> (f64, f64) {
     let Some(line) = answer.lines().find(|l| l.starts_with("pause:")) else {
         return (0.0, 0.0);
     };

@@ -87,6 +87,14 @@ fn error_print(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, r)
 }
 
+/// `flush`: writes out what `printString:` and `printNewline` buffered (a parent reading
+/// the program's output through a pipe sees it now).
+fn flush(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let _ = interp.out.flush();
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
+}
+
 fn error_println(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let s = text_of(interp, interp.arg(argc, 0));
     let _ = interp.out.flush();
@@ -131,6 +139,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "printString:" => print_string,
         "printNewline" => print_newline,
         "errorPrint:" => error_print,
+        "flush" => flush,
         "errorPrintln:" => error_println,
         "printStackTrace" => print_stack_trace,
         "time" => time,
