@@ -150,7 +150,7 @@ fn quiescence_times_out_naming_the_straggler_or_pauses_it_when_asked() {
 }
 
 #[test]
-fn control_flow_migration_restart_and_replace_the_loop_thread() {
+fn control_flow_migration_restart_insert_and_replace_on_the_loop_thread() {
     let sock = scratch("cf").join("cf.sock");
     let child = Command::new(env!("CARGO_BIN_EXE_espell"))
         .args(["run", "--control"])
@@ -168,13 +168,16 @@ fn control_flow_migration_restart_and_replace_the_loop_thread() {
     let a = patch(&sock, &["examples/updates/RestartLoopFromOlderFrame.som"]);
     assert!(a.status.success(), "{}", text(&a.stdout));
     std::thread::sleep(Duration::from_millis(200));
+    let i = patch(&sock, &["examples/updates/InsertFrameIntoLoop.som"]);
+    assert!(i.status.success(), "{}", text(&i.stdout));
+    std::thread::sleep(Duration::from_millis(200));
     let b = patch(&sock, &["examples/updates/ReplaceLoopThread.som"]);
     assert!(b.status.success(), "{}", text(&b.stdout));
     let fix = patch(&sock, &["examples/updates/FixExceptionHierarchy.som"]);
     assert!(fix.status.success(), "{}", text(&fix.stdout));
     assert!(text(&fix.stdout).contains("NetworkError"), "{}", text(&fix.stdout));
     let out = finish(child);
-    assert_eq!(text(&out.stdout), "#(#v1 #v2 #v3)\n", "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "#(#v1 #v2 #migrated #v3)\n", "{}", text(&out.stderr));
 }
 
 #[test]
