@@ -8,8 +8,10 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How long a client may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,11 +50,32 @@ fn read_request(stream: &mut UnixStream) -> Result<Request, String> {
     Request::decode(&bytes)
 }
 
-fn serve(mut stream: UnixStream, deliveries: &Sender<Delivery>, waker: &Waker) {
+/// Counts the answers not yet written, so that a program that ends right after answering
+/// an update (e.g. one the update broke) still delivers the answer.
+#[derive(Clone, Default)]
+pub struct Pending(Arc<AtomicUsize>);
+
+impl Pending {
+    /// Waits (at most `limit`) until every accepted request has been answered.
+    pub fn wait(&self, limit: Duration) {
+        let start = Instant::now();
+        while self.0.load(Ordering::SeqCst) > 0 && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn serve(mut stream: UnixStream, deliveries: &Sender<Delivery>, waker: &Waker, pending: &Pending) {
+    pending.0.fetch_add(1, Ordering::SeqCst);
+    answer(&mut stream, deliveries, waker);
+    pending.0.fetch_sub(1, Ordering::SeqCst);
+}
+
+fn answer(stream: &mut UnixStream, deliveries: &Sender<Delivery>, waker: &Waker) {
     // SAFETY: getuid has no preconditions.
     let me = unsafe { libc::getuid() };
-    let answer = match peer_uid(&stream) {
-        Some(uid) if uid == me => match read_request(&mut stream) {
+    let answer = match peer_uid(stream) {
+        Some(uid) if uid == me => match read_request(stream) {
             Ok(request) => {
                 let (tx, rx) = channel();
                 if deliveries.send((request, tx)).is_err() {
@@ -73,8 +96,8 @@ fn serve(mut stream: UnixStream, deliveries: &Sender<Delivery>, waker: &Waker) {
 }
 
 /// Listens on `path` (replacing a stale socket) and serves requests on a thread. Answers
-/// the receiving end of the deliveries.
-pub fn start(path: &Path, waker: Waker) -> std::io::Result<Receiver<Delivery>> {
+/// the receiving end of the deliveries and the count of answers still to be written.
+pub fn start(path: &Path, waker: Waker) -> std::io::Result<(Receiver<Delivery>, Pending)> {
     if path.exists() {
         // A socket left by a dead process; anything else is refused.
         let meta = std::fs::symlink_metadata(path)?;
@@ -90,16 +113,18 @@ pub fn start(path: &Path, waker: Waker) -> std::io::Result<Receiver<Delivery>> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     let (tx, rx) = channel();
     let owned: PathBuf = path.to_path_buf();
+    let pending = Pending::default();
+    let counted = pending.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             match stream {
-                Ok(s) => serve(s, &tx, &waker),
+                Ok(s) => serve(s, &tx, &waker, &counted),
                 Err(_) => continue,
             }
         }
         let _ = std::fs::remove_file(owned);
     });
-    Ok(rx)
+    Ok((rx, pending))
 }
 
 /// A default socket path for this process.

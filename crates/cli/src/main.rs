@@ -536,8 +536,8 @@ fn run_hypervised(
         Err(code) => return code,
     };
     let path = control.unwrap_or_else(espell_chester::control::default_path);
-    let deliveries = match espell_chester::control::start(&path, app.waker()) {
-        Ok(rx) => rx,
+    let (deliveries, pending) = match espell_chester::control::start(&path, app.waker()) {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("espell: cannot open the control socket {}: {e}", path.display());
             return ExitCode::FAILURE;
@@ -547,6 +547,9 @@ fn run_hypervised(
     espell_chester::runtime::install(&mut app, hypervisor, deliveries, policy);
     let result = app.run_main(&class, args);
     app.flush();
+    // An answer the program gave just before it ended (say, to the update that broke it)
+    // still reaches its client.
+    pending.wait(std::time::Duration::from_secs(2));
     let _ = std::fs::remove_file(&path);
     match result {
         Ok(_) => ExitCode::SUCCESS,
