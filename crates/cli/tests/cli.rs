@@ -197,3 +197,32 @@ fn help_is_available_for_every_command() {
         assert!(stdout(&out).contains("Usage"), "{cmd}");
     }
 }
+
+#[test]
+fn a_class_that_does_not_compile_when_first_named_is_a_catchable_error() {
+    let dir = scratch(
+        "lazybroken",
+        &[
+            (
+                "Broken.som",
+                "\"a \"quoted\" comment breaks the class\"\nBroken = ( foo = ( ^ 1 ) )\n",
+            ),
+            (
+                "UsesBroken.som",
+                "UsesBroken = ( run = ( | s |
+                    s := Semaphore new.
+                    [ [ [ Broken new foo ] on: Error do: [ :e | 'caught: ' print. e messageText println ] ]
+                        ensure: [ 'ensure ran' println. s signal ] ] fork.
+                    (s wait: 2000) println ) )",
+            ),
+        ],
+    );
+    let out = espell(&["run", "-cp", dir.to_str().unwrap(), "UsesBroken"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.starts_with("caught: cannot load class Broken: ") && text.contains("Broken.som:2:1"),
+        "{text}"
+    );
+    assert!(text.ends_with("ensure ran\ntrue\n"), "{text}");
+}

@@ -858,7 +858,17 @@ impl Interp {
     fn global_miss(&mut self, slot: u32) -> Result<(), VmError> {
         let name = self.space.globals[slot as usize].name;
         let text = self.space.name_of(name);
-        if let Some(class) = self.load_class(&text)? {
+        let loaded = match self.load_class(&text) {
+            Ok(loaded) => loaded,
+            // A class file that does not compile is the program's error, not the VM's: it
+            // is signalled where the class was named (catchable, and unwinding runs).
+            Err(e @ (VmError::Compile(_) | VmError::Load(_))) => {
+                let sp = self.stack.len();
+                return self.signal_exception("Error", format!("cannot load class {text}: {e}"), sp);
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(class) = loaded {
             self.stack.push(class);
             return Ok(());
         }
