@@ -105,7 +105,7 @@ impl Heap {
 
     /// True if `v` refers to a live (not freed) object.
     pub fn is_live(&self, v: Value) -> bool {
-        !v.is_small() && v.index() < self.objects.len() && !matches!(self.objects[v.index()].body, Body::Free(_))
+        v.is_object() && v.index() < self.objects.len() && !matches!(self.objects[v.index()].body, Body::Free(_))
     }
 
     /// Swaps the identities of two objects: every reference to one now denotes the other.

@@ -24,6 +24,24 @@ pub type PrimFn = fn(&mut Interp, usize) -> Result<(), VmError>;
 /// conditional pushes its receiver and up to two blocks).
 const STACK_SLACK: usize = 16;
 
+/// Operands of an arithmetic or comparison instruction done inline as Doubles: an immediate
+/// Double receiver with an immediate Double or SmallInteger argument (what Double's
+/// primitives compute, without a send). Anything else, boxed Doubles included, is sent.
+#[inline(always)]
+fn float_pair(a: Value, b: Value) -> Option<(f64, f64)> {
+    if !a.is_double() {
+        return None;
+    }
+    let y = if b.is_double() {
+        b.double_unchecked()
+    } else if b.is_small() {
+        b.small_unchecked() as f64
+    } else {
+        return None;
+    };
+    Some((a.double_unchecked(), y))
+}
+
 /// Entries of the global method lookup cache (a power of two).
 const LOOKUP_CACHE_SIZE: usize = 2048;
 
@@ -300,7 +318,7 @@ impl Interp {
                 return self.invoke(m, e.method_value, argc);
             }
         }
-        let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 1) as usize & (LOOKUP_CACHE_SIZE - 1);
+        let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 2) as usize & (LOOKUP_CACHE_SIZE - 1);
         let entry = self.lookup_cache[slot];
         let found = if entry.class == class && entry.selector == selector && entry.epoch == self.space.epoch {
             Some((entry.method, entry.method_value))
@@ -442,8 +460,8 @@ impl Interp {
         match t {
             Trivial::ReturnSelf => Some(rcv),
             Trivial::Constant(v) => Some(v),
-            Trivial::Getter(i) if !rcv.is_small() => self.space.heap.get(rcv).fields.get(i as usize).copied(),
-            Trivial::Setter(i) if !rcv.is_small() => {
+            Trivial::Getter(i) if rcv.is_object() => self.space.heap.get(rcv).fields.get(i as usize).copied(),
+            Trivial::Setter(i) if rcv.is_object() => {
                 let v = self.arg(argc, 0);
                 let slot = self.space.heap.get_mut(rcv).fields.get_mut(i as usize)?;
                 *slot = v;
@@ -457,7 +475,7 @@ impl Interp {
     /// for `r`'s class and the index is in range.
     #[inline(always)]
     fn array_at(&self, r: Value, i: Value, cache: &Cell<InlineCache>) -> Option<Value> {
-        if r.is_small() || !i.is_small() {
+        if !r.is_object() || !i.is_small() {
             return None;
         }
         let obj = self.space.heap.get(r);
@@ -474,7 +492,7 @@ impl Interp {
     /// `r at: i put: v` done inline (see `array_at`); answers whether it was.
     #[inline(always)]
     fn array_at_put(&mut self, r: Value, i: Value, v: Value, cache: &Cell<InlineCache>) -> bool {
-        if r.is_small() || !i.is_small() {
+        if !r.is_object() || !i.is_small() {
             return false;
         }
         let epoch = self.space.epoch;
@@ -584,7 +602,7 @@ impl Interp {
 
     /// Activates block `closure` (receiver slot of the send) with `argc` arguments.
     pub fn activate_block(&mut self, closure: Value, argc: usize) -> Result<(), VmError> {
-        if closure.is_small() {
+        if closure.is_immediate() {
             return crate::error::prim_fail("not a block");
         }
         let (code, method, receiver, outer_env, home) = match &self.space.heap.get(closure).body {
@@ -947,7 +965,7 @@ impl Interp {
                         sp = sp.sub(1);
                         sp.sub(1).write(r);
                     }
-                } else if let (Some($x), Some($y)) = (self.space.double_of($a), self.space.double_of($b)) {
+                } else if let Some(($x, $y)) = float_pair($a, $b) {
                     let r: Value = $dbl;
                     unsafe {
                         sp = sp.sub(1);
@@ -1289,7 +1307,7 @@ impl Interp {
     /// class was changed by reflection may not).
     #[inline(always)]
     fn field_slot(&mut self, r: Value, i: u16) -> Option<&mut Value> {
-        if r.is_small() {
+        if r.is_immediate() {
             return None;
         }
         self.space.heap.get_mut(r).fields.get_mut(i as usize)
@@ -1302,7 +1320,7 @@ impl Interp {
             "instance variable {} does not exist in this {} (it has {})",
             i + 1,
             self.space.class_name(class),
-            if r.is_small() {
+            if r.is_immediate() {
                 0
             } else {
                 self.space.heap.get(r).fields.len()
