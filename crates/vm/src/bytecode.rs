@@ -95,6 +95,13 @@ pub enum Op {
     /// jump to the target of the `JumpBack` that ends the generic increment (4 instructions
     /// later); otherwise fall into the generic increment.
     ForIncr(u16, i16),
+    /// Inlined `to:by:do:` test with a step computed at run time (in local `step`): when
+    /// `counter`, `limit` and `step` are SmallIntegers, either skip the generic test that
+    /// follows (`FOR_BY_TEST_LEN` instructions, ending in `JumpIfFalse exit`) or jump to
+    /// its exit; otherwise fall into the generic test (which tests `step > 0` first).
+    ForTestBy(u16, u16, u16),
+    /// Inlined `to:by:do:` increment by local `step` (see `ForIncr`).
+    ForIncrBy(u16, u16),
     /// After a conditional's real-send fallback: pop the answer and the temporary
     /// environment below it, copy the environment back into the fallback's stack slots,
     /// push the answer and continue at the fallback's `end`.
@@ -106,6 +113,9 @@ pub enum Op {
     /// Return the top from the home method of the current block.
     ReturnNonLocal,
 }
+
+/// Length of the generic test a `ForTestBy` skips.
+pub const FOR_BY_TEST_LEN: usize = 12;
 
 /// Which selector a special arithmetic op falls back to.
 pub fn special_selector(op: &Op) -> Option<&'static str> {

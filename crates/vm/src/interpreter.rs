@@ -1241,6 +1241,33 @@ impl Interp {
                         }
                     }
                 }
+                Op::ForTestBy(counter, limit, step) => {
+                    let (n, l, s) = (local!(counter), local!(limit), local!(step));
+                    if n.is_small() && l.is_small() && s.is_small() {
+                        let (n, l) = (n.small_unchecked(), l.small_unchecked());
+                        if if s.small_unchecked() > 0 { n <= l } else { n >= l } {
+                            pc += crate::bytecode::FOR_BY_TEST_LEN;
+                        } else if let Op::JumpIfFalse(exit) = c.ops[pc + crate::bytecode::FOR_BY_TEST_LEN - 1] {
+                            pc = exit as usize;
+                        }
+                    }
+                }
+                Op::ForIncrBy(counter, step) => {
+                    let (n, s) = (local!(counter), local!(step));
+                    if n.is_small() && s.is_small() {
+                        if let Some(next) = n
+                            .small_unchecked()
+                            .checked_add(s.small_unchecked())
+                            .and_then(Value::try_small)
+                        {
+                            if let Op::JumpBack(top) = c.ops[pc + 4] {
+                                set_local!(counter, next);
+                                pc = top as usize;
+                                safepoint!(0);
+                            }
+                        }
+                    }
+                }
                 Op::ReturnTop => {
                     let v = pop!();
                     sync!();
