@@ -264,6 +264,17 @@ impl Space {
             return None;
         }
         match &self.heap.get(v).body {
+            Body::Str(s) | Body::Symbol(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The text of a String or Symbol with its ASCII flag.
+    pub fn text_of(&self, v: Value) -> Option<&crate::object::Text> {
+        if v.is_immediate() {
+            return None;
+        }
+        match &self.heap.get(v).body {
             Body::Str(s) | Body::Symbol(s) => Some(s),
             _ => None,
         }
