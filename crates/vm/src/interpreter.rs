@@ -457,14 +457,20 @@ impl Interp {
     #[inline(always)]
     fn run_trivial(&mut self, t: Trivial, argc: usize) -> Option<Value> {
         let rcv = self.receiver(argc);
+        let arg = if argc > 0 { self.arg(argc, 0) } else { rcv };
+        self.trivial_value(t, rcv, arg)
+    }
+
+    /// What a frameless method answers for `rcv` (a setter stores `arg`, the first argument).
+    #[inline(always)]
+    fn trivial_value(&mut self, t: Trivial, rcv: Value, arg: Value) -> Option<Value> {
         match t {
             Trivial::ReturnSelf => Some(rcv),
             Trivial::Constant(v) => Some(v),
             Trivial::Getter(i) if rcv.is_object() => self.space.heap.get(rcv).fields.get(i as usize).copied(),
             Trivial::Setter(i) if rcv.is_object() => {
-                let v = self.arg(argc, 0);
                 let slot = self.space.heap.get_mut(rcv).fields.get_mut(i as usize)?;
-                *slot = v;
+                *slot = arg;
                 Some(rcv)
             }
             _ => None,
@@ -1074,6 +1080,23 @@ impl Interp {
                 Op::Dup => push!(top!()),
                 Op::Send { sel, argc, cache } => {
                     safepoint!(1);
+                    // A frameless (trivial) method found through a warm inline cache runs
+                    // right here, without leaving the loop.
+                    let ic = c.caches[cache as usize].get();
+                    let rcv = unsafe { sp.sub(argc as usize + 1).read() };
+                    if ic.epoch == self.space.epoch && ic.class == self.space.class_of(rcv) {
+                        let m = unsafe { &*ic.method };
+                        if let (None, Some(t)) = (m.primitive, m.code.trivial) {
+                            let arg = if argc > 0 { top!() } else { rcv };
+                            if let Some(v) = self.trivial_value(t, rcv, arg) {
+                                unsafe {
+                                    sp = sp.sub(argc as usize);
+                                    sp.sub(1).write(v);
+                                }
+                                continue;
+                            }
+                        }
+                    }
                     call!(self.send(
                         c.literals[sel as usize],
                         argc as usize,
