@@ -75,6 +75,8 @@ pub enum Op {
     Ge(u16),
     /// `=` with fast paths.
     Eq(u16),
+    /// `~=` with fast paths.
+    Ne(u16),
     /// `at:` with an inline path for Array's primitive; otherwise a send through `cache`.
     At(u16),
     /// `at:put:` with an inline path for Array's primitive.
@@ -128,6 +130,7 @@ pub fn special_selector(op: &Op) -> Option<&'static str> {
         Op::Le(_) => "<=",
         Op::Ge(_) => ">=",
         Op::Eq(_) => "=",
+        Op::Ne(_) => "~=",
         Op::At(_) => "at:",
         Op::AtPut(_) => "at:put:",
         _ => return None,

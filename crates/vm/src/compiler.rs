@@ -825,6 +825,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 "<=" => Some(Op::Le(cache)),
                 ">=" => Some(Op::Ge(cache)),
                 "=" => Some(Op::Eq(cache)),
+                "~=" => Some(Op::Ne(cache)),
                 _ => None,
             };
             if let Some(op) = special {

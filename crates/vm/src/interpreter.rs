@@ -95,8 +95,8 @@ pub struct Frame {
 /// Interned selectors the interpreter's special instructions fall back to. (The selectors
 /// the VM sends on its own, like `doesNotUnderstand:arguments:`, are special objects.)
 pub struct Selectors {
-    /// The fallback selectors of `Op::Add` … `Op::Eq`, in that order.
-    pub binops: [Value; 8],
+    /// The fallback selectors of `Op::Add` … `Op::Ne`, in that order.
+    pub binops: [Value; 9],
     /// `at:` (fallback of `Op::At`).
     pub at: Value,
     /// `at:put:` (fallback of `Op::AtPut`).
@@ -1147,6 +1147,9 @@ impl Interp {
                 Op::Ge(k) => int_binop!(6, k, |a, b| self.space.boolean(a >= b), |x, y| self
                     .space
                     .boolean(x >= y)),
+                Op::Ne(k) => int_binop!(8, k, |a, b| self.space.boolean(a != b), |x, y| self
+                    .space
+                    .boolean(x != y)),
                 Op::Eq(k) => int_binop!(7, k, |a, b| self.space.boolean(a == b), |x, y| self
                     .space
                     .boolean(x == y)),
