@@ -149,7 +149,7 @@ impl Interp {
             let sym = space.symbol(name);
             space.set_global(sym, value);
         }
-        let binops = ["+", "-", "*", "<", ">", "<=", ">=", "="].map(|s| space.symbol(s));
+        let binops = ["+", "-", "*", "<", ">", "<=", ">=", "=", "~="].map(|s| space.symbol(s));
         let sel = Selectors {
             binops,
             at: space.symbol("at:"),

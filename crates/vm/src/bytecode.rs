@@ -75,6 +75,8 @@ pub enum Op {
     Ge(u16),
     /// `=` with fast paths.
     Eq(u16),
+    /// `~=` with fast paths.
+    Ne(u16),
     /// `at:` with an inline path for Array's primitive; otherwise a send through `cache`.
     At(u16),
     /// `at:put:` with an inline path for Array's primitive.
@@ -95,6 +97,13 @@ pub enum Op {
     /// jump to the target of the `JumpBack` that ends the generic increment (4 instructions
     /// later); otherwise fall into the generic increment.
     ForIncr(u16, i16),
+    /// Inlined `to:by:do:` test with a step computed at run time (in local `step`): when
+    /// `counter`, `limit` and `step` are SmallIntegers, either skip the generic test that
+    /// follows (`FOR_BY_TEST_LEN` instructions, ending in `JumpIfFalse exit`) or jump to
+    /// its exit; otherwise fall into the generic test (which tests `step > 0` first).
+    ForTestBy(u16, u16, u16),
+    /// Inlined `to:by:do:` increment by local `step` (see `ForIncr`).
+    ForIncrBy(u16, u16),
     /// After a conditional's real-send fallback: pop the answer and the temporary
     /// environment below it, copy the environment back into the fallback's stack slots,
     /// push the answer and continue at the fallback's `end`.
@@ -107,6 +116,9 @@ pub enum Op {
     ReturnNonLocal,
 }
 
+/// Length of the generic test a `ForTestBy` skips.
+pub const FOR_BY_TEST_LEN: usize = 12;
+
 /// Which selector a special arithmetic op falls back to.
 pub fn special_selector(op: &Op) -> Option<&'static str> {
     Some(match op {
@@ -118,6 +130,7 @@ pub fn special_selector(op: &Op) -> Option<&'static str> {
         Op::Le(_) => "<=",
         Op::Ge(_) => ">=",
         Op::Eq(_) => "=",
+        Op::Ne(_) => "~=",
         Op::At(_) => "at:",
         Op::AtPut(_) => "at:put:",
         _ => return None,

@@ -27,12 +27,12 @@ impl Space {
 
     /// True if `v` is a class or metaclass object.
     pub fn is_class(&self, v: Value) -> bool {
-        !v.is_small() && matches!(self.heap.get(v).body, Body::Class(_))
+        v.is_object() && matches!(self.heap.get(v).body, Body::Class(_))
     }
 
     /// The method object (Method or Primitive) of `v`, if it is one.
     pub fn method_of(&self, v: Value) -> Option<&Rc<Method>> {
-        if v.is_small() {
+        if v.is_immediate() {
             return None;
         }
         match &self.heap.get(v).body {

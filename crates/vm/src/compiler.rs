@@ -95,6 +95,7 @@ enum Inline {
     WhileFalse,
     ToDo,
     ToByDo,
+    DownToDo,
 }
 
 fn block_arity(e: &Expr, n: usize) -> bool {
@@ -114,7 +115,8 @@ fn inline_kind(recv: &Expr, msg: &Message) -> Option<Inline> {
         "whileTrue:" if block_arity(recv, 0) && block_arity(&a[0], 0) => Inline::WhileTrue,
         "whileFalse:" if block_arity(recv, 0) && block_arity(&a[0], 0) => Inline::WhileFalse,
         "to:do:" if block_arity(&a[1], 1) => Inline::ToDo,
-        "to:by:do:" if block_arity(&a[2], 1) && int_literal(&a[1]).is_some_and(|s| s != 0) => Inline::ToByDo,
+        "to:by:do:" if block_arity(&a[2], 1) && int_literal(&a[1]) != Some(0) => Inline::ToByDo,
+        "downTo:do:" if block_arity(&a[1], 1) => Inline::DownToDo,
         _ => return None,
     };
     if matches!(recv.kind, ExprKind::Super) {
@@ -225,7 +227,7 @@ impl Analysis {
                     self.inline_block(block_of(recv));
                     self.inline_block(block_of(&msg.args[0]));
                 }
-                Some(Inline::ToDo | Inline::ToByDo) => {
+                Some(Inline::ToDo | Inline::ToByDo | Inline::DownToDo) => {
                     self.expr(recv);
                     for a in &msg.args[..msg.args.len() - 1] {
                         self.expr(a);
@@ -823,6 +825,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 "<=" => Some(Op::Le(cache)),
                 ">=" => Some(Op::Ge(cache)),
                 "=" => Some(Op::Eq(cache)),
+                "~=" => Some(Op::Ne(cache)),
                 _ => None,
             };
             if let Some(op) = special {
@@ -900,11 +903,14 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.patch(exit, t);
                 self.emit(Op::PushNil);
             }
-            Inline::ToDo | Inline::ToByDo => {
-                let step = if kind == Inline::ToByDo {
-                    int_literal(&msg.args[1]).unwrap_or(1)
-                } else {
-                    1
+            Inline::ToByDo if int_literal(&msg.args[1]).is_none() => {
+                self.dynamic_step_loop(recv, msg, span)?;
+            }
+            Inline::ToDo | Inline::ToByDo | Inline::DownToDo => {
+                let step = match kind {
+                    Inline::ToByDo => int_literal(&msg.args[1]).unwrap_or(1),
+                    Inline::DownToDo => -1,
+                    _ => 1,
                 };
                 let body = block_of(msg.args.last().expect("block"));
                 // Hidden counter and limit live in fresh stack slots of this frame.
@@ -940,6 +946,67 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.patch(exit, t);
             }
         }
+        Ok(())
+    }
+
+    /// `to:by:do:` whose step is not a literal: the step is evaluated once into a hidden
+    /// slot and its sign chooses the test at run time, as `Integer>>to:by:do:` does.
+    fn dynamic_step_loop(&mut self, recv: &Expr, msg: &Message, span: Span) -> CResult<()> {
+        let body = block_of(&msg.args[2]);
+        let counter = self.hidden_slot(span)?;
+        let limit = self.hidden_slot(span)?;
+        let step = self.hidden_slot(span)?;
+        self.expr(recv)?;
+        self.emit(Op::StoreLocal(counter));
+        self.expr(&msg.args[0])?;
+        self.emit(Op::PopLocal(limit));
+        self.expr(&msg.args[1])?;
+        self.emit(Op::PopLocal(step));
+        let top = self.here();
+        self.emit(Op::ForTestBy(counter, limit, step));
+        let generic = self.here();
+        // Generic test: (step > 0 ifTrue: [counter <= limit] ifFalse: [counter >= limit]).
+        self.emit(Op::PushLocal(step));
+        self.emit(Op::PushInt(0));
+        let c = self.cache(span)?;
+        let gt = self.space.symbol(">");
+        self.literal(gt, span)?;
+        self.emit(Op::Gt(c));
+        let down = self.emit(Op::JumpIfFalse(0));
+        self.emit(Op::PushLocal(counter));
+        self.emit(Op::PushLocal(limit));
+        let c = self.cache(span)?;
+        let le = self.space.symbol("<=");
+        self.literal(le, span)?;
+        self.emit(Op::Le(c));
+        let tested = self.emit(Op::Jump(0));
+        let t = self.here();
+        self.patch(down, t);
+        self.emit(Op::PushLocal(counter));
+        self.emit(Op::PushLocal(limit));
+        let c = self.cache(span)?;
+        let ge = self.space.symbol(">=");
+        self.literal(ge, span)?;
+        self.emit(Op::Ge(c));
+        let t = self.here();
+        self.patch(tested, t);
+        let exit = self.emit(Op::JumpIfFalse(0));
+        debug_assert_eq!(
+            self.here() as usize - generic as usize,
+            crate::bytecode::FOR_BY_TEST_LEN
+        );
+        self.inline_block(body, span, Some(counter), false)?;
+        self.emit(Op::ForIncrBy(counter, step));
+        self.emit(Op::PushLocal(counter));
+        self.emit(Op::PushLocal(step));
+        let c = self.cache(span)?;
+        let plus = self.space.symbol("+");
+        self.literal(plus, span)?;
+        self.emit(Op::Add(c));
+        self.emit(Op::PopLocal(counter));
+        self.emit(Op::JumpBack(top));
+        let t = self.here();
+        self.patch(exit, t);
         Ok(())
     }
 

@@ -72,7 +72,7 @@ impl Interp {
 
     /// The frame a context denotes, if it is still alive.
     pub fn context_frame(&self, ctx: Value) -> Option<(FrameRef, Frame)> {
-        if ctx.is_small() {
+        if ctx.is_immediate() {
             return None;
         }
         let Body::Context(r) = self.space.heap.get(ctx).body else {

@@ -24,6 +24,24 @@ pub type PrimFn = fn(&mut Interp, usize) -> Result<(), VmError>;
 /// conditional pushes its receiver and up to two blocks).
 const STACK_SLACK: usize = 16;
 
+/// Operands of an arithmetic or comparison instruction done inline as Doubles: an immediate
+/// Double receiver with an immediate Double or SmallInteger argument (what Double's
+/// primitives compute, without a send). Anything else, boxed Doubles included, is sent.
+#[inline(always)]
+fn float_pair(a: Value, b: Value) -> Option<(f64, f64)> {
+    if !a.is_double() {
+        return None;
+    }
+    let y = if b.is_double() {
+        b.double_unchecked()
+    } else if b.is_small() {
+        b.small_unchecked() as f64
+    } else {
+        return None;
+    };
+    Some((a.double_unchecked(), y))
+}
+
 /// Entries of the global method lookup cache (a power of two).
 const LOOKUP_CACHE_SIZE: usize = 2048;
 
@@ -101,8 +119,8 @@ pub struct InsertedFrame {
 /// Interned selectors the interpreter's special instructions fall back to. (The selectors
 /// the VM sends on its own, like `doesNotUnderstand:arguments:`, are special objects.)
 pub struct Selectors {
-    /// The fallback selectors of `Op::Add` … `Op::Eq`, in that order.
-    pub binops: [Value; 8],
+    /// The fallback selectors of `Op::Add` … `Op::Ne`, in that order.
+    pub binops: [Value; 9],
     /// `at:` (fallback of `Op::At`).
     pub at: Value,
     /// `at:put:` (fallback of `Op::AtPut`).
@@ -326,7 +344,7 @@ impl Interp {
                 return self.invoke(m, e.method_value, argc);
             }
         }
-        let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 1) as usize & (LOOKUP_CACHE_SIZE - 1);
+        let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 2) as usize & (LOOKUP_CACHE_SIZE - 1);
         let entry = self.lookup_cache[slot];
         let found = if entry.class == class && entry.selector == selector && entry.epoch == self.space.epoch {
             Some((entry.method, entry.method_value))
@@ -465,14 +483,20 @@ impl Interp {
     #[inline(always)]
     fn run_trivial(&mut self, t: Trivial, argc: usize) -> Option<Value> {
         let rcv = self.receiver(argc);
+        let arg = if argc > 0 { self.arg(argc, 0) } else { rcv };
+        self.trivial_value(t, rcv, arg)
+    }
+
+    /// What a frameless method answers for `rcv` (a setter stores `arg`, the first argument).
+    #[inline(always)]
+    fn trivial_value(&mut self, t: Trivial, rcv: Value, arg: Value) -> Option<Value> {
         match t {
             Trivial::ReturnSelf => Some(rcv),
             Trivial::Constant(v) => Some(v),
-            Trivial::Getter(i) if !rcv.is_small() => self.space.heap.get(rcv).fields.get(i as usize).copied(),
-            Trivial::Setter(i) if !rcv.is_small() => {
-                let v = self.arg(argc, 0);
+            Trivial::Getter(i) if rcv.is_object() => self.space.heap.get(rcv).fields.get(i as usize).copied(),
+            Trivial::Setter(i) if rcv.is_object() => {
                 let slot = self.space.heap.get_mut(rcv).fields.get_mut(i as usize)?;
-                *slot = v;
+                *slot = arg;
                 Some(rcv)
             }
             _ => None,
@@ -483,7 +507,7 @@ impl Interp {
     /// for `r`'s class and the index is in range.
     #[inline(always)]
     fn array_at(&self, r: Value, i: Value, cache: &Cell<InlineCache>) -> Option<Value> {
-        if r.is_small() || !i.is_small() {
+        if !r.is_object() || !i.is_small() {
             return None;
         }
         let obj = self.space.heap.get(r);
@@ -500,7 +524,7 @@ impl Interp {
     /// `r at: i put: v` done inline (see `array_at`); answers whether it was.
     #[inline(always)]
     fn array_at_put(&mut self, r: Value, i: Value, v: Value, cache: &Cell<InlineCache>) -> bool {
-        if r.is_small() || !i.is_small() {
+        if !r.is_object() || !i.is_small() {
             return false;
         }
         let epoch = self.space.epoch;
@@ -610,7 +634,7 @@ impl Interp {
 
     /// Activates block `closure` (receiver slot of the send) with `argc` arguments.
     pub fn activate_block(&mut self, closure: Value, argc: usize) -> Result<(), VmError> {
-        if closure.is_small() {
+        if closure.is_immediate() {
             return crate::error::prim_fail("not a block");
         }
         let (code, method, receiver, outer_env, home) = match &self.space.heap.get(closure).body {
@@ -1028,7 +1052,7 @@ impl Interp {
                         sp = sp.sub(1);
                         sp.sub(1).write(r);
                     }
-                } else if let (Some($x), Some($y)) = (self.space.double_of($a), self.space.double_of($b)) {
+                } else if let Some(($x, $y)) = float_pair($a, $b) {
                     let r: Value = $dbl;
                     unsafe {
                         sp = sp.sub(1);
@@ -1137,6 +1161,23 @@ impl Interp {
                 Op::Dup => push!(top!()),
                 Op::Send { sel, argc, cache } => {
                     safepoint!(1);
+                    // A frameless (trivial) method found through a warm inline cache runs
+                    // right here, without leaving the loop.
+                    let ic = c.caches[cache as usize].get();
+                    let rcv = unsafe { sp.sub(argc as usize + 1).read() };
+                    if ic.epoch == self.space.epoch && ic.class == self.space.class_of(rcv) {
+                        let m = unsafe { &*ic.method };
+                        if let (None, Some(t)) = (m.primitive, m.code.trivial) {
+                            let arg = if argc > 0 { top!() } else { rcv };
+                            if let Some(v) = self.trivial_value(t, rcv, arg) {
+                                unsafe {
+                                    sp = sp.sub(argc as usize);
+                                    sp.sub(1).write(v);
+                                }
+                                continue;
+                            }
+                        }
+                    }
                     call!(self.send(
                         c.literals[sel as usize],
                         argc as usize,
@@ -1187,6 +1228,9 @@ impl Interp {
                 Op::Ge(k) => int_binop!(6, k, |a, b| self.space.boolean(a >= b), |x, y| self
                     .space
                     .boolean(x >= y)),
+                Op::Ne(k) => int_binop!(8, k, |a, b| self.space.boolean(a != b), |x, y| self
+                    .space
+                    .boolean(x != y)),
                 Op::Eq(k) => int_binop!(7, k, |a, b| self.space.boolean(a == b), |x, y| self
                     .space
                     .boolean(x == y)),
@@ -1304,6 +1348,33 @@ impl Interp {
                         }
                     }
                 }
+                Op::ForTestBy(counter, limit, step) => {
+                    let (n, l, s) = (local!(counter), local!(limit), local!(step));
+                    if n.is_small() && l.is_small() && s.is_small() {
+                        let (n, l) = (n.small_unchecked(), l.small_unchecked());
+                        if if s.small_unchecked() > 0 { n <= l } else { n >= l } {
+                            pc += crate::bytecode::FOR_BY_TEST_LEN;
+                        } else if let Op::JumpIfFalse(exit) = c.ops[pc + crate::bytecode::FOR_BY_TEST_LEN - 1] {
+                            pc = exit as usize;
+                        }
+                    }
+                }
+                Op::ForIncrBy(counter, step) => {
+                    let (n, s) = (local!(counter), local!(step));
+                    if n.is_small() && s.is_small() {
+                        if let Some(next) = n
+                            .small_unchecked()
+                            .checked_add(s.small_unchecked())
+                            .and_then(Value::try_small)
+                        {
+                            if let Op::JumpBack(top) = c.ops[pc + 4] {
+                                set_local!(counter, next);
+                                pc = top as usize;
+                                safepoint!(0);
+                            }
+                        }
+                    }
+                }
                 Op::ReturnTop => {
                     let v = pop!();
                     sync!();
@@ -1370,7 +1441,7 @@ impl Interp {
     /// class was changed by reflection may not).
     #[inline(always)]
     fn field_slot(&mut self, r: Value, i: u16) -> Option<&mut Value> {
-        if r.is_small() {
+        if r.is_immediate() {
             return None;
         }
         self.space.heap.get_mut(r).fields.get_mut(i as usize)
@@ -1383,7 +1454,7 @@ impl Interp {
             "instance variable {} does not exist in this {} (it has {})",
             i + 1,
             self.space.class_name(class),
-            if r.is_small() {
+            if r.is_immediate() {
                 0
             } else {
                 self.space.heap.get(r).fields.len()

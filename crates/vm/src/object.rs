@@ -22,9 +22,9 @@ pub enum Body {
     /// Indexable pointer slots (Array and heap environments of closures).
     Array(Vec<Value>),
     /// An immutable string.
-    Str(Box<str>),
+    Str(Text),
     /// An interned symbol.
-    Symbol(Box<str>),
+    Symbol(Text),
     /// A boxed Double.
     Double(f64),
     /// An integer outside the SmallInteger range.
@@ -42,6 +42,59 @@ pub enum Body {
     Native(Box<Native>),
     /// A free object table slot (next free index, or `u32::MAX`).
     Free(u32),
+}
+
+/// The immutable text of a String or Symbol, and whether it is all ASCII (then character
+/// indices are byte indices, and indexing is O(1)).
+pub struct Text {
+    text: Box<str>,
+    ascii: bool,
+}
+
+impl Text {
+    /// The text as a `str`.
+    #[inline(always)]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// True if every character is ASCII.
+    #[inline(always)]
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
+    /// Number of characters.
+    pub fn char_count(&self) -> usize {
+        if self.ascii {
+            self.text.len()
+        } else {
+            self.text.chars().count()
+        }
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text {
+            ascii: s.is_ascii(),
+            text: s.into(),
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    #[inline(always)]
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// Operating-system resources held by objects.

@@ -210,7 +210,7 @@ impl Interp {
 
     /// The id of a Process object, if it is one of this space's.
     pub fn process_id(&self, object: Value) -> Option<usize> {
-        if object.is_small() {
+        if object.is_immediate() {
             return None;
         }
         let id = self.space.heap.get(object).fields.first()?.as_small()? as usize;

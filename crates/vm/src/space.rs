@@ -136,10 +136,12 @@ impl Space {
     /// The class of any value.
     #[inline(always)]
     pub fn class_of(&self, v: Value) -> Value {
-        if v.is_small() {
+        if v.is_object() {
+            self.heap.get(v).class
+        } else if v.is_small() {
             self.specials[Special::SmallIntegerClass as usize]
         } else {
-            self.heap.get(v).class
+            self.specials[Special::DoubleClass as usize]
         }
     }
 
@@ -176,8 +178,17 @@ impl Space {
         self.new_with_body(class, Body::Str(s.into()))
     }
 
-    /// A new Double.
+    /// A Double: immediate when its exponent fits (see `Value`), else a boxed object.
+    #[inline(always)]
     pub fn new_double(&mut self, d: f64) -> Value {
+        match Value::try_double(d) {
+            Some(v) => v,
+            None => self.box_double(d),
+        }
+    }
+
+    #[inline(never)]
+    fn box_double(&mut self, d: f64) -> Value {
         let class = self.special(Special::DoubleClass);
         self.new_with_body(class, Body::Double(d))
     }
@@ -249,7 +260,18 @@ impl Space {
 
     /// The text of a String or Symbol.
     pub fn str_of(&self, v: Value) -> Option<&str> {
-        if v.is_small() {
+        if v.is_immediate() {
+            return None;
+        }
+        match &self.heap.get(v).body {
+            Body::Str(s) | Body::Symbol(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The text of a String or Symbol with its ASCII flag.
+    pub fn text_of(&self, v: Value) -> Option<&crate::object::Text> {
+        if v.is_immediate() {
             return None;
         }
         match &self.heap.get(v).body {
@@ -264,7 +286,11 @@ impl Space {
     }
 
     /// The Double inside `v`, if it is one.
+    #[inline(always)]
     pub fn double_of(&self, v: Value) -> Option<f64> {
+        if v.is_double() {
+            return Some(v.double_unchecked());
+        }
         if v.is_small() {
             return None;
         }
@@ -279,6 +305,9 @@ impl Space {
         if let Some(i) = v.as_small() {
             return Some(BigInt::from(i));
         }
+        if v.is_double() {
+            return None;
+        }
         match &self.heap.get(v).body {
             Body::BigInt(b) => Some((**b).clone()),
             _ => None,
@@ -287,12 +316,12 @@ impl Space {
 
     /// True if `v` is an Integer (small or large).
     pub fn is_integer(&self, v: Value) -> bool {
-        v.is_small() || matches!(self.heap.get(v).body, Body::BigInt(_))
+        v.is_small() || (v.is_object() && matches!(self.heap.get(v).body, Body::BigInt(_)))
     }
 
     /// The items of an Array (or environment).
     pub fn array_of(&self, v: Value) -> Option<&Vec<Value>> {
-        if v.is_small() {
+        if v.is_immediate() {
             return None;
         }
         match &self.heap.get(v).body {

@@ -1,4 +1,5 @@
-//! `Value`: one machine word, either an immediate SmallInteger or a reference to a heap object.
+//! `Value`: one machine word: an immediate SmallInteger, an immediate Double, or a reference
+//! to a heap object.
 
 use std::fmt;
 
@@ -7,8 +8,21 @@ pub const SMALL_MIN: i64 = -(1 << 62);
 /// The largest integer stored immediately.
 pub const SMALL_MAX: i64 = (1 << 62) - 1;
 
-/// A tagged word. Bit 0 set: SmallInteger in the upper 63 bits. Bit 0 clear: the index of an
-/// object in its space's object table, shifted left by one.
+/// Low two bits of an immediate Double.
+const DOUBLE_TAG: u64 = 0b10;
+
+/// Smallest biased binary64 exponent stored immediately is `DOUBLE_EXP_BIAS + 1`; the
+/// largest is `DOUBLE_EXP_BIAS + 511` (magnitudes from 2^-254 up to 2^257).
+const DOUBLE_EXP_BIAS: u64 = 768;
+
+/// A tagged word (low two bits):
+///
+/// * `x1`: SmallInteger in the upper 63 bits;
+/// * `10`: immediate Double (SmallFloat64-style): the binary64 bits rotated left by one
+///   (sign in bit 0), the exponent rebased by `DOUBLE_EXP_BIAS` so that it fits nine bits,
+///   shifted left by two. ±0.0 keep exponent 0. Doubles outside that exponent range
+///   (and infinities and NaNs) are boxed heap objects;
+/// * `00`: the index of an object in its space's object table, shifted left by two.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Value(u64);
 
@@ -38,7 +52,57 @@ impl Value {
     /// A reference to object table slot `index`.
     #[inline(always)]
     pub fn object(index: u32) -> Value {
-        Value((index as u64) << 1)
+        Value((index as u64) << 2)
+    }
+
+    /// An immediate Double if `d` has one (its exponent is in range, or it is ±0.0), else
+    /// `None` (the caller boxes it).
+    #[inline(always)]
+    pub fn try_double(d: f64) -> Option<Value> {
+        let r = d.to_bits().rotate_left(1);
+        if (r >> 53).wrapping_sub(DOUBLE_EXP_BIAS + 1) < 511 {
+            Some(Value(((r - (DOUBLE_EXP_BIAS << 53)) << 2) | DOUBLE_TAG))
+        } else if r <= 1 {
+            Some(Value((r << 2) | DOUBLE_TAG))
+        } else {
+            None
+        }
+    }
+
+    /// True for immediate Doubles.
+    #[inline(always)]
+    pub fn is_double(self) -> bool {
+        self.0 & 3 == DOUBLE_TAG
+    }
+
+    /// The immediate Double's value, if it is one.
+    #[inline(always)]
+    pub fn as_double(self) -> Option<f64> {
+        if self.is_double() {
+            Some(self.double_unchecked())
+        } else {
+            None
+        }
+    }
+
+    /// The immediate Double's value without checking the tag.
+    #[inline(always)]
+    pub fn double_unchecked(self) -> f64 {
+        let x = self.0 >> 2;
+        let r = if x <= 1 { x } else { x + (DOUBLE_EXP_BIAS << 53) };
+        f64::from_bits(r.rotate_right(1))
+    }
+
+    /// True for immediates (SmallIntegers and Doubles): values that are not heap references.
+    #[inline(always)]
+    pub fn is_immediate(self) -> bool {
+        self.0 & 3 != 0
+    }
+
+    /// True for references to heap objects.
+    #[inline(always)]
+    pub fn is_object(self) -> bool {
+        self.0 & 3 == 0
     }
 
     /// True for SmallIntegers.
@@ -66,17 +130,18 @@ impl Value {
     /// The object table index, if this is a reference.
     #[inline(always)]
     pub fn as_object(self) -> Option<u32> {
-        if self.is_small() {
-            None
+        if self.is_object() {
+            Some((self.0 >> 2) as u32)
         } else {
-            Some((self.0 >> 1) as u32)
+            None
         }
     }
 
     /// The object table index without checking the tag.
     #[inline(always)]
     pub fn index(self) -> usize {
-        (self.0 >> 1) as usize
+        debug_assert!(self.is_object(), "index() of an immediate");
+        (self.0 >> 2) as usize
     }
 
     /// The raw word (for hashing and identity).
@@ -88,9 +153,12 @@ impl Value {
 
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.as_small() {
-            Some(i) => write!(f, "{i}"),
-            None => write!(f, "@{}", self.index()),
+        if let Some(i) = self.as_small() {
+            write!(f, "{i}")
+        } else if let Some(d) = self.as_double() {
+            write!(f, "{d:?}")
+        } else {
+            write!(f, "@{}", self.index())
         }
     }
 }
@@ -115,3 +183,54 @@ impl std::hash::Hasher for WordHasher {
 
 /// `HashMap` keyed by words, with `WordHasher`.
 pub type WordMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>;
+
+#[cfg(test)]
+mod tests {
+    use super::Value;
+
+    #[test]
+    fn immediate_doubles_round_trip() {
+        for d in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.5,
+            0.1,
+            std::f64::consts::PI,
+            1e-70,
+            -1e70,
+            f64::EPSILON,
+            2f64.powi(-254),
+            2f64.powi(256) * 1.999,
+        ] {
+            let v = Value::try_double(d).expect("in range");
+            assert!(v.is_double() && v.is_immediate() && !v.is_small() && !v.is_object());
+            assert_eq!(v.as_double().unwrap().to_bits(), d.to_bits());
+        }
+    }
+
+    #[test]
+    fn out_of_range_doubles_are_boxed() {
+        for d in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            1e-300,
+            f64::MIN_POSITIVE,
+            2f64.powi(257),
+        ] {
+            assert!(Value::try_double(d).is_none(), "{d}");
+        }
+        assert!(Value::try_double(2f64.powi(-255)).is_none());
+    }
+
+    #[test]
+    fn tags_do_not_overlap() {
+        let o = Value::object(12345);
+        assert!(o.is_object() && !o.is_immediate() && o.as_double().is_none() && o.as_small().is_none());
+        assert_eq!(o.as_object(), Some(12345));
+        let i = Value::small(-7);
+        assert!(i.is_small() && i.is_immediate() && !i.is_double() && i.as_object().is_none());
+    }
+}

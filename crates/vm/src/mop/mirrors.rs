@@ -52,7 +52,7 @@ fn wrap(interp: &mut Interp, v: Value) -> Result<Value, VmError> {
         "MethodMirror"
     } else if app.process_id(v).is_some() {
         "ThreadMirror"
-    } else if !v.is_small() && matches!(app.space.heap.get(v).body, Body::Context(_)) {
+    } else if v.is_object() && matches!(app.space.heap.get(v).body, Body::Context(_)) {
         "FrameMirror"
     } else {
         "ObjectMirror"
@@ -87,7 +87,7 @@ fn wrap_or_nil(interp: &mut Interp, v: Option<Value>) -> Result<Value, VmError> 
 
 /// True if `v` is a mirror object (an instance of a class inheriting from `Mirror`).
 fn is_mirror(interp: &mut Interp, v: Value) -> bool {
-    if v.is_small() || interp.space.str_of(v).is_some() {
+    if v.is_immediate() || interp.space.str_of(v).is_some() {
         return false;
     }
     let Ok(Some(mirror)) = interp.load_class("Mirror") else {
@@ -155,7 +155,7 @@ fn build_plain(to: &mut Interp, data: Plain, items: Vec<Value>) -> Value {
 
 /// Copies plain data from the hypervisor into the application space.
 fn copy_in(interp: &mut Interp, v: Value, depth: usize) -> Result<Value, VmError> {
-    if v.is_small() {
+    if v.is_immediate() {
         return Ok(v);
     }
     if depth > 64 {
@@ -182,7 +182,7 @@ fn copy_in(interp: &mut Interp, v: Value, depth: usize) -> Result<Value, VmError
 
 /// Copies plain data from the application into the hypervisor (`asLocal`).
 fn copy_out(interp: &mut Interp, v: Value, depth: usize) -> Result<Value, VmError> {
-    if v.is_small() {
+    if v.is_immediate() {
         return Ok(v);
     }
     if depth > 64 {
@@ -564,6 +564,9 @@ fn mirror_print_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> 
 pub fn describe_in(app: &Interp, v: Value) -> String {
     if let Some(i) = v.as_small() {
         return i.to_string();
+    }
+    if let Some(d) = v.as_double() {
+        return crate::primitives::double::format_double(d);
     }
     let space = &app.space;
     match &space.heap.get(v).body {

@@ -447,8 +447,8 @@ impl UpdateSession {
     pub fn set_class(&mut self, app: &mut Interp, object: Value, class: Value) -> MopResult<()> {
         self.operations += 1;
         Self::require_class(app, class)?;
-        if object.is_small() {
-            return err("a SmallInteger's class is a special object, not a slot");
+        if object.is_immediate() {
+            return err("a SmallInteger's or immediate Double's class is a special object, not a slot");
         }
         let old = app.space.class_of(object);
         let (a, b) = (app.space.class_info(old), app.space.class_info(class));
@@ -471,8 +471,8 @@ impl UpdateSession {
     }
 
     fn slot_index(app: &Interp, object: Value, slot: &SlotRef) -> MopResult<SlotIndex> {
-        if object.is_small() {
-            return err("a SmallInteger has no slots");
+        if object.is_immediate() {
+            return err("a SmallInteger or immediate Double has no slots");
         }
         let obj = app.space.heap.get(object);
         let nfields = obj.fields.len();
@@ -503,8 +503,9 @@ impl UpdateSession {
 
     /// `slotAt:`.
     pub fn slot_at(&self, app: &Interp, object: Value, slot: &SlotRef) -> MopResult<Value> {
+        let index = Self::slot_index(app, object, slot)?;
         let obj = app.space.heap.get(object);
-        Ok(match Self::slot_index(app, object, slot)? {
+        Ok(match index {
             SlotIndex::Field(i) => obj.fields[i],
             SlotIndex::Element(i) => match &obj.body {
                 Body::Array(items) => items[i],
@@ -539,8 +540,8 @@ impl UpdateSession {
     /// `swapIdentityWith:`: every reference to `a` now refers to `b` and vice versa.
     pub fn swap_identity(&mut self, app: &mut Interp, a: Value, b: Value) -> MopResult<()> {
         self.operations += 1;
-        if a.is_small() || b.is_small() {
-            return err("SmallIntegers have no identity to swap");
+        if a.is_immediate() || b.is_immediate() {
+            return err("SmallIntegers and immediate Doubles have no identity to swap");
         }
         for v in [a, b] {
             if matches!(app.space.heap.get(v).body, Body::Symbol(_)) {

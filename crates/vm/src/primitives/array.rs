@@ -10,7 +10,7 @@ use crate::value::Value;
 const MAX_ARRAY: i64 = 1 << 28;
 
 fn items_mut(interp: &mut Interp, v: Value) -> Result<&mut Vec<Value>, VmError> {
-    if v.is_small() {
+    if v.is_immediate() {
         return prim_fail("receiver is not an Array");
     }
     match &mut interp.space.heap.get_mut(v).body {

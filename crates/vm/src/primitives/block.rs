@@ -23,14 +23,8 @@ fn value_with_arguments(interp: &mut Interp, argc: usize) -> Result<(), VmError>
 
 fn num_args(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let r = interp.receiver(argc);
-    let n = match (
-        r.is_small(),
-        r.is_small() || matches!(interp.space.heap.get(r).body, Body::Block(_)),
-    ) {
-        (false, true) => match &interp.space.heap.get(r).body {
-            Body::Block(b) => b.code.num_args,
-            _ => unreachable!("checked above"),
-        },
+    let n = match r.as_object().map(|_| &interp.space.heap.get(r).body) {
+        Some(Body::Block(b)) => b.code.num_args,
         _ => return prim_fail("receiver is not a block"),
     };
     interp.prim_return(argc, Value::small(n as i64))

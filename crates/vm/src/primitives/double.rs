@@ -16,7 +16,14 @@ fn receiver(interp: &Interp, argc: usize) -> Result<f64, VmError> {
 
 fn operands(interp: &Interp, argc: usize) -> Result<(f64, f64), VmError> {
     let a = receiver(interp, argc)?;
-    match num_of(interp, interp.arg(argc, 0)) {
+    let b = interp.arg(argc, 0);
+    if let Some(i) = b.as_small() {
+        return Ok((a, i as f64));
+    }
+    if let Some(d) = interp.space.double_of(b) {
+        return Ok((a, d));
+    }
+    match num_of(interp, b) {
         Some(n) => Ok((a, n.to_f64())),
         None => prim_fail(format!(
             "argument must be a number, not {}",
@@ -108,10 +115,17 @@ comparison!(ge, |a, b| a >= b);
 
 fn eq(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let a = receiver(interp, argc)?;
-    let r = match num_of(interp, interp.arg(argc, 0)) {
-        Some(Num::Dbl(b)) => a == b,
-        Some(n @ Num::Int(_)) => a == n.to_f64(),
-        None => false,
+    let b = interp.arg(argc, 0);
+    let r = if let Some(i) = b.as_small() {
+        a == i as f64
+    } else if let Some(d) = interp.space.double_of(b) {
+        a == d
+    } else {
+        match num_of(interp, b) {
+            Some(Num::Dbl(b)) => a == b,
+            Some(n @ Num::Int(_)) => a == n.to_f64(),
+            None => false,
+        }
     };
     ret_bool(interp, argc, r)
 }

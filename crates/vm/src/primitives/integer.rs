@@ -32,6 +32,9 @@ pub(crate) fn num_of(interp: &Interp, v: Value) -> Option<Num> {
     if let Some(i) = v.as_small() {
         return Some(Num::Int(BigInt::from(i)));
     }
+    if let Some(d) = v.as_double() {
+        return Some(Num::Dbl(d));
+    }
     match &interp.space.heap.get(v).body {
         Body::BigInt(b) => Some(Num::Int((**b).clone())),
         Body::Double(d) => Some(Num::Dbl(*d)),

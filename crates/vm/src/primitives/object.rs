@@ -15,7 +15,7 @@ fn class(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 fn object_size(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let r = interp.receiver(argc);
-    let n = if r.is_small() {
+    let n = if r.is_immediate() {
         1
     } else {
         let o = interp.space.heap.get(r);
@@ -29,12 +29,18 @@ fn object_size(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, Value::small(n as i64))
 }
 
-/// Identity, except that Integers (small or large) are identical when equal, as in SOM.
+/// Identity, except that Integers (small or large) are identical when equal, as in SOM, and
+/// Doubles when they have the same bits (immediate or boxed).
 pub fn identical(interp: &Interp, a: Value, b: Value) -> bool {
     if a == b {
         return true;
     }
-    if a.is_small() || b.is_small() {
+    if let (Some(x), Some(y)) = (interp.space.double_of(a), interp.space.double_of(b)) {
+        // Immediate Doubles are identical when their bits are; boxed ones (out of the
+        // immediate range) behave the same.
+        return x.to_bits() == y.to_bits();
+    }
+    if a.is_immediate() || b.is_immediate() {
         return false;
     }
     match (&interp.space.heap.get(a).body, &interp.space.heap.get(b).body) {
@@ -53,12 +59,18 @@ pub fn hash_of(interp: &Interp, v: Value) -> i64 {
     if let Some(i) = v.as_small() {
         return i;
     }
+    if let Some(d) = interp.space.double_of(v) {
+        return double_hash(d);
+    }
     match &interp.space.heap.get(v).body {
         Body::Str(s) | Body::Symbol(s) => string_hash(s),
-        Body::BigInt(b) => (b.to_f64().unwrap_or(0.0).to_bits() >> 2) as i64,
-        Body::Double(d) => (d.to_bits() >> 2) as i64,
+        Body::BigInt(b) => double_hash(b.to_f64().unwrap_or(0.0)),
         _ => v.index() as i64,
     }
+}
+
+fn double_hash(d: f64) -> i64 {
+    (d.to_bits() >> 2) as i64
 }
 
 fn hashcode(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
@@ -70,6 +82,8 @@ fn identity_hash(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let r = interp.receiver(argc);
     let h = if r.is_small() {
         r.small_unchecked()
+    } else if let Some(d) = interp.space.double_of(r) {
+        double_hash(d)
     } else {
         r.index() as i64
     };
@@ -163,8 +177,9 @@ fn perform_with_arguments_in_superclass(interp: &mut Interp, argc: usize) -> Res
 
 fn field_index(interp: &Interp, argc: usize) -> Result<(Value, usize), VmError> {
     let r = interp.receiver(argc);
-    if r.is_small() {
-        return prim_fail("an Integer has no instance variables");
+    if r.is_immediate() {
+        let what = if r.is_small() { "an Integer" } else { "a Double" };
+        return prim_fail(format!("{what} has no instance variables"));
     }
     let i = small_arg(interp, argc, 0, "index")?;
     let n = interp.space.heap.get(r).fields.len();
@@ -196,7 +211,7 @@ fn inst_var_named(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         .iter()
         .position(|&f| interp.space.str_of(f).map(str::to_string) == name);
     match pos {
-        Some(i) if !r.is_small() => {
+        Some(i) if r.is_object() => {
             let v = interp.space.heap.get(r).fields[i];
             interp.prim_return(argc, v)
         }

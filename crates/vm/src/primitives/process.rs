@@ -20,7 +20,7 @@ fn process_arg(interp: &Interp, v: Value) -> Result<usize, VmError> {
 /// `aBlock newProcess`: a suspended process that will evaluate the block.
 pub fn new_process(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let block = interp.receiver(argc);
-    let ok = !block.is_small() && matches!(interp.space.heap.get(block).body, crate::object::Body::Block(_));
+    let ok = block.is_object() && matches!(interp.space.heap.get(block).body, crate::object::Body::Block(_));
     if !ok {
         return prim_fail("newProcess needs a block");
     }
@@ -153,7 +153,7 @@ fn sleep(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 // --- Semaphore ------------------------------------------------------------------------
 
 fn excess(interp: &Interp, sem: Value) -> Result<i64, VmError> {
-    if sem.is_small() {
+    if sem.is_immediate() {
         return prim_fail("not a semaphore");
     }
     match interp.space.heap.get(sem).fields.first() {

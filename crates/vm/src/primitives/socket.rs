@@ -18,7 +18,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_READ: i64 = 1 << 20;
 
 fn native(interp: &mut Interp, v: Value) -> Result<&mut Native, VmError> {
-    if v.is_small() {
+    if v.is_immediate() {
         return prim_fail("socket: not a socket");
     }
     match &mut interp.space.heap.get_mut(v).body {

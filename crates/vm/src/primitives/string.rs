@@ -48,8 +48,8 @@ fn hashcode(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 fn length(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let n = interp
         .space
-        .str_of(interp.receiver(argc))
-        .map(|s| if s.is_ascii() { s.len() } else { s.chars().count() })
+        .text_of(interp.receiver(argc))
+        .map(|s| s.char_count())
         .unwrap_or(0);
     interp.prim_return(argc, Value::small(n as i64))
 }
@@ -79,22 +79,30 @@ fn equals(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn substring(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let s = text(interp, interp.receiver(argc))?;
     let from = small_arg(interp, argc, 0, "start index")?;
     let to = small_arg(interp, argc, 1, "end index")?;
-    let len = s.chars().count() as i64;
+    let r = interp.receiver(argc);
+    let Some(s) = interp.space.text_of(r) else {
+        return prim_fail(format!("expected a String or Symbol, got {}", describe(interp, r)));
+    };
+    let len = s.char_count() as i64;
     if to < from {
         return ret_string(interp, argc, "");
     }
     if from < 1 || to > len {
         return prim_fail(format!("substring bounds {from} to {to} outside 1 to {len}"));
     }
-    let sub: String = s
-        .chars()
-        .skip(from as usize - 1)
-        .take((to - from + 1) as usize)
-        .collect();
-    ret_string(interp, argc, &sub)
+    let (from, to) = (from as usize - 1, to as usize);
+    let v = if s.is_ascii() {
+        let sub = &s.as_str()[from..to];
+        // The slice borrows the receiver's text: copy it out before allocating.
+        let sub = sub.to_string();
+        interp.space.new_string(&sub)
+    } else {
+        let sub: String = s.chars().skip(from).take(to - from).collect();
+        interp.space.new_string(&sub)
+    };
+    interp.prim_return(argc, v)
 }
 
 fn as_uppercase(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
