@@ -109,8 +109,20 @@ pub fn start(path: &Path, waker: Waker) -> std::io::Result<(Receiver<Delivery>, 
         }
         std::fs::remove_file(path)?;
     }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    // Bind and restrict a temporary name, then rename: the socket appears at `path` only
+    // once it listens with mode 0600 (a client waiting for the file never finds a socket
+    // that refuses connections or one open to others).
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp_name);
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp)?;
+    let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     let (tx, rx) = channel();
     let owned: PathBuf = path.to_path_buf();
     let pending = Pending::default();
