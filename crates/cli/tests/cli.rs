@@ -226,3 +226,43 @@ fn a_class_that_does_not_compile_when_first_named_is_a_catchable_error() {
     );
     assert!(text.ends_with("ensure ran\ntrue\n"), "{text}");
 }
+
+#[test]
+fn a_character_split_across_socket_reads_arrives_whole() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = scratch(
+        "utf8split",
+        &[(
+            "SplitReader.som",
+            "SplitReader = ( run = ( | server c text part |
+                server := ServerSocket listenOn: 0 host: '127.0.0.1'.
+                system printString: server port printString. system printNewline. system flush.
+                c := server acceptTimeout: 10000.
+                text := ''.
+                [ (part := c read: 100 timeout: 10000) isNil or: [ part isEmpty ] ] whileFalse: [ text := text + part ].
+                text println ) )",
+        )],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .args(["run", "-cp", dir.to_str().unwrap(), "SplitReader"])
+        .current_dir(repo())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut port = String::new();
+    out.read_line(&mut port).unwrap();
+    let port: u16 = port.trim().parse().unwrap_or_else(|_| panic!("no port: {port:?}"));
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"a\xC3").unwrap();
+    s.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    s.write_all(b"\xA9b \xE2\x82").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    s.write_all(b"\xAC").unwrap();
+    drop(s);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(rest, "a\u{e9}b \u{20ac}\n");
+}

@@ -101,10 +101,20 @@ impl std::fmt::Display for Text {
 pub enum Native {
     /// A listening TCP socket.
     Listener(std::net::TcpListener),
-    /// A connected TCP socket and how much of the string being written is already sent.
-    Stream(std::net::TcpStream, usize),
+    /// A connected TCP socket and its read/write progress.
+    Stream(std::net::TcpStream, StreamState),
     /// Closed.
     Closed,
+}
+
+/// What a connected socket remembers between primitive calls.
+#[derive(Debug, Default)]
+pub struct StreamState {
+    /// How much of the string being written is already sent.
+    pub written: usize,
+    /// The start of a UTF-8 character whose remaining bytes have not arrived yet (at
+    /// most 3 bytes): the next read completes it.
+    pub carry: Vec<u8>,
 }
 
 /// How instances of a class are shaped (the "instance spec").

@@ -5,7 +5,7 @@
 
 use crate::error::{prim_fail, VmError};
 use crate::interpreter::{Interp, PrimFn};
-use crate::object::{Body, Native};
+use crate::object::{Body, Native, StreamState};
 use crate::value::Value;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -83,7 +83,7 @@ fn accept(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         Ok((stream, _)) => {
             let _ = stream.set_nonblocking(true);
             let _ = stream.set_nodelay(true);
-            let v = new_socket_object(interp, "Socket", Native::Stream(stream, 0))?;
+            let v = new_socket_object(interp, "Socket", Native::Stream(stream, StreamState::default()))?;
             interp.prim_return(argc, v)
         }
         Err((e, fd)) if e.kind() == ErrorKind::WouldBlock => interp.block_on_io(fd, false, timeout),
@@ -128,8 +128,30 @@ fn connect(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     };
     let _ = stream.set_nonblocking(true);
     let _ = stream.set_nodelay(true);
-    let v = new_socket_object(interp, "Socket", Native::Stream(stream, 0))?;
+    let v = new_socket_object(interp, "Socket", Native::Stream(stream, StreamState::default()))?;
     interp.prim_return(argc, v)
+}
+
+/// Where to cut `bytes` so that the part before is whole UTF-8 characters (or invalid
+/// bytes) and the part after is the incomplete start of one character (0 to 3 bytes).
+pub fn utf8_split(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    // The last byte that is not a continuation byte (10xxxxxx), within a character's reach.
+    for back in 1..=n.min(4) {
+        let b = bytes[n - back];
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let width = match b {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if width > back { n - back } else { n };
+    }
+    n
 }
 
 fn read(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
@@ -143,37 +165,80 @@ fn read(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return interp.prim_return(argc, nil);
     }
     let mut buf = vec![0u8; max.min(MAX_READ) as usize];
-    let result = match native(interp, me)? {
-        Native::Stream(s, _) => s.read(&mut buf).map_err(|e| (e, s.as_raw_fd())),
-        _ => return prim_fail("socket: the socket is closed"),
-    };
-    match result {
-        Ok(n) => {
-            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let v = interp.space.new_string(&text);
-            interp.prim_return(argc, v)
+    loop {
+        let (result, fd) = match native(interp, me)? {
+            Native::Stream(s, state) => {
+                let r = s.read(&mut buf);
+                let fd = s.as_raw_fd();
+                match r {
+                    // End of stream: a pending partial character is invalid.
+                    Ok(0) => (Ok(std::mem::take(&mut state.carry)), fd),
+                    Ok(n) => {
+                        let mut bytes = std::mem::take(&mut state.carry);
+                        bytes.extend_from_slice(&buf[..n]);
+                        let cut = utf8_split(&bytes);
+                        state.carry = bytes.split_off(cut);
+                        (Ok(bytes), fd)
+                    }
+                    Err(e) => (Err(e), fd),
+                }
+            }
+            _ => return prim_fail("socket: the socket is closed"),
+        };
+        match result {
+            // Only the start of a character arrived: wait for the rest rather than
+            // answer '' (which means the peer closed).
+            Ok(bytes) if bytes.is_empty() && has_carry(interp, me) => continue,
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let v = interp.space.new_string(&text);
+                return interp.prim_return(argc, v);
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+                return interp.block_on_io(fd, false, timeout)
+            }
+            Err(e) => return prim_fail(format!("socket: read failed: {e}")),
         }
-        Err((e, fd)) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
-            interp.block_on_io(fd, false, timeout)
-        }
-        Err((e, _)) => prim_fail(format!("socket: read failed: {e}")),
     }
 }
 
+fn has_carry(interp: &mut Interp, me: Value) -> bool {
+    matches!(native(interp, me), Ok(Native::Stream(_, state)) if !state.carry.is_empty())
+}
+
 fn write(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    write_within(interp, argc, None)
+}
+
+/// `primWrite:timeout:`: like `primWrite:`, but answers nil when the peer has not taken
+/// everything within the timeout (part of the string may have been sent: close the socket).
+fn write_timeout(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let timeout = timeout_arg(interp.arg(argc, 1));
+    if interp.take_io_timeout() {
+        let me = interp.receiver(argc);
+        if let Native::Stream(_, state) = native(interp, me)? {
+            state.written = 0;
+        }
+        let nil = interp.nil();
+        return interp.prim_return(argc, nil);
+    }
+    write_within(interp, argc, timeout)
+}
+
+fn write_within(interp: &mut Interp, argc: usize, timeout: Option<Duration>) -> Result<(), VmError> {
     let me = interp.receiver(argc);
     let text = text_arg(interp, interp.arg(argc, 0))?;
     let bytes = text.as_bytes();
     loop {
         let (result, fd) = match native(interp, me)? {
-            Native::Stream(s, done) => {
-                if *done >= bytes.len() {
-                    *done = 0;
+            Native::Stream(s, state) => {
+                if state.written >= bytes.len() {
+                    state.written = 0;
                     break;
                 }
-                let r = s.write(&bytes[*done..]);
+                let r = s.write(&bytes[state.written..]);
                 if let Ok(n) = r {
-                    *done += n;
+                    state.written += n;
                 }
                 (r, s.as_raw_fd())
             }
@@ -182,11 +247,11 @@ fn write(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         match result {
             Ok(0) => return prim_fail("socket: the peer stopped reading"),
             Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return interp.block_on_io(fd, true, None),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return interp.block_on_io(fd, true, timeout),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
-                if let Native::Stream(_, done) = native(interp, me)? {
-                    *done = 0;
+                if let Native::Stream(_, state) = native(interp, me)? {
+                    state.written = 0;
                 }
                 return prim_fail(format!("socket: write failed: {e}"));
             }
@@ -223,9 +288,30 @@ pub fn lookup_socket(selector: &str, class_side: bool) -> Option<PrimFn> {
         (true, "primConnectTo:port:") => connect,
         (false, "primRead:timeout:") => read,
         (false, "primWrite:") => write,
+        (false, "primWrite:timeout:") => write_timeout,
         (false, "close") => close,
         (false, "isOpen") => is_open,
         (false, "peerName") => peer_name,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utf8_split;
+
+    #[test]
+    fn incomplete_characters_are_cut_off_the_end_only() {
+        assert_eq!(utf8_split(b"abc"), 3);
+        assert_eq!(utf8_split(b""), 0);
+        assert_eq!(utf8_split(b"a\xC3"), 1);
+        assert_eq!(utf8_split(b"a\xC3\xA9"), 3);
+        assert_eq!(utf8_split(b"\xE2\x82"), 0);
+        assert_eq!(utf8_split(b"x\xE2\x82\xAC"), 4);
+        assert_eq!(utf8_split(b"\xF0\x9F\x98"), 0);
+        assert_eq!(utf8_split(b"\xF0\x9F\x98\x80"), 4);
+        // Invalid bytes are not held back (they decode as U+FFFD at once).
+        assert_eq!(utf8_split(b"a\xFF"), 2);
+        assert_eq!(utf8_split(b"\x80\x80\x80\x80\x80"), 5);
+    }
 }
