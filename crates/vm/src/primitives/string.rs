@@ -125,6 +125,36 @@ fn index_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, Value::small(i))
 }
 
+/// `primIndexOf:startingAt:`: the first index at or after `start` where the argument
+/// occurs, or -1; searches in place (no copy of the receiver).
+fn index_of_starting_at(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let Some(start) = interp.arg(argc, 1).as_small() else {
+        return prim_fail("indexOf:startingAt: needs an Integer start");
+    };
+    let (Some(t), Some(sub)) = (
+        interp.space.text_of(interp.receiver(argc)),
+        interp.space.str_of(interp.arg(argc, 0)),
+    ) else {
+        return prim_fail("indexOf:startingAt: needs a String receiver and argument");
+    };
+    let s = t.as_str();
+    let skip = (start.max(1) - 1) as usize;
+    let from = if t.is_ascii() {
+        Some(skip).filter(|&b| b <= s.len())
+    } else {
+        s.char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(s.len()))
+            .nth(skip)
+    };
+    let i = match from.and_then(|from| s[from..].find(sub).map(|b| from + b)) {
+        Some(byte) if t.is_ascii() => byte as i64 + 1,
+        Some(byte) => s[..byte].chars().count() as i64 + 1,
+        None => -1,
+    };
+    interp.prim_return(argc, Value::small(i))
+}
+
 fn byte_size(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let n = interp.space.str_of(interp.receiver(argc)).map(str::len).unwrap_or(0);
     interp.prim_return(argc, Value::small(n as i64))
@@ -157,6 +187,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "asUppercase" => as_uppercase,
         "asLowercase" => as_lowercase,
         "indexOf:" => index_of, // SOM answers -1 when absent
+        "primIndexOf:startingAt:" => index_of_starting_at,
         "byteSize" => byte_size,
         "asString" => as_string,
         _ => return None,
