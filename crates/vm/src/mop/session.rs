@@ -328,7 +328,14 @@ impl UpdateSession {
         Self::require_class(app, class)?;
         let sym = app.space.symbol(selector);
         if !app.space.class_info(class).method_index.contains_key(&sym) {
-            return err(format!("{} has no method #{selector}", app.space.class_name(class)));
+            let name = app.space.class_name(class);
+            let inherited = app
+                .space
+                .lookup(class, sym)
+                .and_then(|m| app.space.method_of(m).map(|m| m.holder.get()))
+                .map(|holder| format!(" of its own (it inherits {}>>#{selector})", app.space.class_name(holder)))
+                .unwrap_or_default();
+            return err(format!("{name} has no method #{selector}{inherited}"));
         }
         self.save_methods(app, class);
         app.space.remove_method(class, sym);
