@@ -164,6 +164,7 @@ impl Hypervisor {
             app: app as *mut Interp,
             session: UpdateSession::new(),
             id,
+            classes: Default::default(),
         });
         let started = Instant::now();
         let result = self.interp.send_message(script, "run:", &[app_mirror]);
@@ -223,6 +224,7 @@ impl Hypervisor {
             app: app as *mut Interp,
             session: UpdateSession::new(),
             id,
+            classes: Default::default(),
         });
         let result = body(&mut self.interp, mirror);
         let session = self.interp.mirror_session.take().expect("the session is still there");

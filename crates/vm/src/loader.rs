@@ -165,8 +165,11 @@ impl Interp {
 
     /// True for a bootstrap shell whose class file has not been read yet.
     fn unloaded_shell(&self, class: Value) -> bool {
-        let name = self.space.name_of(self.space.class_info(class).name);
-        self.loader.shells.contains(&name)
+        if self.loader.shells.is_empty() {
+            return false;
+        }
+        let name = self.space.str_of(self.space.class_info(class).name).unwrap_or("");
+        self.loader.shells.contains(name)
     }
 
     /// Turns a parsed class definition into a class (reusing a bootstrap shell of the same

@@ -23,6 +23,32 @@ pub struct MirrorSession {
     pub session: UpdateSession,
     /// Distinguishes this session's mirrors from older ones.
     pub id: i64,
+    /// The hypervisor's mirror classes, looked up once per session (indexed like
+    /// `MIRROR_CLASSES`).
+    pub classes: [Option<Value>; MIRROR_CLASSES.len()],
+}
+
+/// The mirror classes of `smalltalk/hypervisor` the primitives make instances of or test
+/// for; `Mirror` is their common superclass.
+pub const MIRROR_CLASSES: [&str; 6] = [
+    "Mirror",
+    "ObjectMirror",
+    "ClassMirror",
+    "MethodMirror",
+    "ThreadMirror",
+    "FrameMirror",
+];
+
+/// The hypervisor class `MIRROR_CLASSES[k]` (cached in the session).
+fn mirror_class(interp: &mut Interp, k: usize) -> Result<Option<Value>, VmError> {
+    if let Some(Some(c)) = interp.mirror_session.as_ref().map(|s| s.classes[k]) {
+        return Ok(Some(c));
+    }
+    let class = interp.load_class(MIRROR_CLASSES[k])?;
+    if let (Some(s), Some(c)) = (interp.mirror_session.as_mut(), class) {
+        s.classes[k] = Some(c);
+    }
+    Ok(class)
 }
 
 fn mop(e: MopError) -> VmError {
@@ -46,20 +72,21 @@ fn session(interp: &mut Interp) -> Result<(&mut MirrorSession, &mut Interp), VmE
 fn wrap(interp: &mut Interp, v: Value) -> Result<Value, VmError> {
     let (s, app) = session(interp)?;
     let id = s.id;
-    let class_name = if app.space.is_class(v) {
-        "ClassMirror"
+    let kind = if app.space.is_class(v) {
+        2
     } else if app.space.method_of(v).is_some() {
-        "MethodMirror"
+        3
     } else if app.process_id(v).is_some() {
-        "ThreadMirror"
+        4
     } else if v.is_object() && matches!(app.space.heap.get(v).body, Body::Context(_)) {
-        "FrameMirror"
+        5
     } else {
-        "ObjectMirror"
+        1
     };
+    let class_name = MIRROR_CLASSES[kind];
     let handle = app.handles.len() as i64;
     app.handles.push(v);
-    let class = match interp.load_class(class_name)? {
+    let class = match mirror_class(interp, kind)? {
         Some(c) => c,
         None => return prim_fail(format!("MirrorError: the hypervisor library has no {class_name}")),
     };
@@ -90,7 +117,7 @@ fn is_mirror(interp: &mut Interp, v: Value) -> bool {
     if v.is_immediate() || interp.space.str_of(v).is_some() {
         return false;
     }
-    let Ok(Some(mirror)) = interp.load_class("Mirror") else {
+    let Ok(Some(mirror)) = mirror_class(interp, 0) else {
         return false;
     };
     let class = interp.space.class_of(v);
@@ -101,7 +128,10 @@ fn is_mirror(interp: &mut Interp, v: Value) -> bool {
 /// plain data.
 fn unwrap(interp: &mut Interp, v: Value) -> Result<Value, VmError> {
     if is_mirror(interp, v) {
-        let fields = interp.space.heap.get(v).fields.clone();
+        let fields = {
+            let f = &interp.space.heap.get(v).fields;
+            [f[0], f[1]]
+        };
         let (s, app) = session(interp)?;
         if fields[1].as_small() != Some(s.id) {
             return prim_fail("MirrorError: this mirror belongs to a session that has ended");

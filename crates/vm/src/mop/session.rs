@@ -333,7 +333,12 @@ impl UpdateSession {
                 .space
                 .lookup(class, sym)
                 .and_then(|m| app.space.method_of(m).map(|m| m.holder.get()))
-                .map(|holder| format!(" of its own (it inherits {}>>#{selector})", app.space.class_name(holder)))
+                .map(|holder| {
+                    format!(
+                        " of its own (it inherits {}>>#{selector})",
+                        app.space.class_name(holder)
+                    )
+                })
                 .unwrap_or_default();
             return err(format!("{name} has no method #{selector}{inherited}"));
         }
