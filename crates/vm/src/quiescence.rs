@@ -137,9 +137,7 @@ impl Interp {
         self.call_update_handler(event);
         let parked: Vec<usize> = self
             .scheduler
-            .processes
-            .iter()
-            .enumerate()
+            .live_processes()
             .filter(|(_, p)| p.parked_for_update)
             .map(|(i, _)| i)
             .collect();
