@@ -115,6 +115,32 @@ mod tests {
     }
 
     #[test]
+    fn random_messages_never_panic_and_valid_ones_round_trip() {
+        // A small xorshift generator: deterministic, no dependency.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let words = ["ESPELL/1", "apply", "dry-run", "history", "revert", "state", "in-place", "x", "\n", " "];
+        for _ in 0..20_000 {
+            let mut msg = Vec::new();
+            for _ in 0..(next() % 8) {
+                if next() % 3 == 0 {
+                    msg.push((next() % 256) as u8);
+                } else {
+                    msg.extend_from_slice(words[(next() % words.len() as u64) as usize].as_bytes());
+                }
+            }
+            if let Ok(r) = Request::decode(&msg) {
+                assert_eq!(Request::decode(&r.encode()).map(|d| d.kind), Ok(r.kind));
+            }
+        }
+    }
+
+    #[test]
     fn garbage_and_oversize_are_refused() {
         assert!(Request::decode(b"hello").unwrap_err().contains("not an"));
         assert!(Request::decode(b"ESPELL/1 explode x\nbody")
