@@ -124,7 +124,9 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let words = ["ESPELL/1", "apply", "dry-run", "history", "revert", "state", "in-place", "x", "\n", " "];
+        let words = [
+            "ESPELL/1", "apply", "dry-run", "history", "revert", "state", "in-place", "x", "\n", " ",
+        ];
         for _ in 0..20_000 {
             let mut msg = Vec::new();
             for _ in 0..(next() % 8) {

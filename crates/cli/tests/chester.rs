@@ -321,3 +321,46 @@ fn pauses_are_measured_for_each_case_and_every_update_is_reverted() {
     assert_eq!(csv.lines().count(), 1 + 3 * 2, "{csv}");
     let _ = std::fs::remove_dir_all(&out_dir);
 }
+
+/// The baseline on the same web application: the do: move applied in place (no
+/// hypervisor, no atomicity) breaks the server for every client from then on.
+#[test]
+fn the_do_move_in_place_breaks_the_web_application() {
+    let out_dir = std::env::temp_dir().join(format!("espell-inplace-test-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .args([
+            "experiment",
+            "--clients",
+            "5",
+            "--every-ms",
+            "1500",
+            "--in-place",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .arg("examples/updates/MoveDoToObject.som")
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("MoveDoToObject -> in-place failed"), "{report}");
+    assert!(report.ends_with("FAIL\n"), "{report}");
+    let log = std::fs::read_to_string(out_dir.join("server.log")).unwrap();
+    assert!(log.contains("Method do: not found in class Array"), "{log}");
+    let requests = std::fs::read_to_string(out_dir.join("requests.csv")).unwrap();
+    let failed_late = requests
+        .lines()
+        .skip(1)
+        .filter(|l| l.ends_with(",false"))
+        .filter(|l| {
+            l.split(',')
+                .next()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(|t| t > 1500.0)
+        })
+        .count();
+    assert!(failed_late > 10, "requests after the update fail: {failed_late}");
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
