@@ -17,6 +17,8 @@ pub struct Runner {
     pub program: PathBuf,
     /// Arguments before the benchmark name.
     pub prefix: Vec<String>,
+    /// Arguments that run the startup program (Hello) as a whole process.
+    pub startup: Vec<String>,
 }
 
 impl Runner {
@@ -29,11 +31,15 @@ impl Runner {
         if virtualized {
             prefix.push("--hypervisor".into());
         }
+        let mut startup = prefix.clone();
         prefix.extend(["-cp".to_string(), cp.join(":"), "Harness".to_string()]);
+        let examples = dir.join("../examples").display().to_string();
+        startup.extend(["-cp".to_string(), examples, "Hello".to_string()]);
         Runner {
             label: if virtualized { "virtualized" } else { "espell" }.into(),
             program: espell.into(),
             prefix,
+            startup,
         }
     }
 
@@ -43,6 +49,7 @@ impl Runner {
             label: "lua".into(),
             program: "lua5.4".into(),
             prefix: vec![dir.join("lua/harness.lua").display().to_string()],
+            startup: vec![dir.join("lua/Hello.lua").display().to_string()],
         }
     }
 
@@ -192,6 +199,56 @@ pub fn run_one(runner: &Runner, name: &str, warmup: usize, iterations: usize, in
     }
 }
 
+/// The name of the startup row.
+pub const STARTUP: &str = "Hello (startup)";
+
+/// Starts the runner's Hello program `runs` times as a whole process (spawn to exit):
+/// the startup row of the tables.
+pub fn run_startup(runner: &Runner, runs: usize) -> BenchResult {
+    let mut result = BenchResult {
+        name: STARTUP.into(),
+        times: Vec::new(),
+        peak_rss_kb: None,
+        error: None,
+    };
+    for _ in 0..runs {
+        let started = std::time::Instant::now();
+        let child = Command::new(&runner.program)
+            .args(&runner.startup)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                result.error = Some(format!("cannot start {}: {e}", runner.program.display()));
+                return result;
+            }
+        };
+        let (out, rss) = crate::rusage::wait_with_peak_rss(child);
+        let elapsed = started.elapsed().as_micros() as u64;
+        match out {
+            Ok(out) if out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("Hello") => {
+                result.times.push(elapsed);
+                result.peak_rss_kb = result.peak_rss_kb.max(rss);
+            }
+            Ok(out) => {
+                result.error = Some(format!(
+                    "exit {:?}: {}",
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("")
+                ));
+                return result;
+            }
+            Err(_) => {
+                result.error = Some("lost the child process".into());
+                return result;
+            }
+        }
+    }
+    result
+}
+
 /// A table of single-runner results (Markdown or CSV).
 pub fn format_table(results: &[BenchResult], format: &str) -> String {
     let mut s = String::new();
@@ -231,7 +288,7 @@ pub fn format_table(results: &[BenchResult], format: &str) -> String {
     s
 }
 
-/// Geometric mean of positive finite ratios.
+/// Geometric mean of positive finite ratios (NaN when there are none).
 pub fn geometric_mean(ratios: &[f64]) -> f64 {
     let ok: Vec<f64> = ratios.iter().copied().filter(|r| r.is_finite() && *r > 0.0).collect();
     if ok.is_empty() {
@@ -242,8 +299,15 @@ pub fn geometric_mean(ratios: &[f64]) -> f64 {
 
 /// A side-by-side table of two runners' results: times of A, median of B, ratio A/B,
 /// peak memory of both; last line the geometric mean of the ratios.
+/// The startup row (`STARTUP`) is shown but not part of the mean.
 pub fn format_comparison(pairs: &[(BenchResult, BenchResult)], a: &str, b: &str, format: &str) -> String {
     let ratios: Vec<f64> = pairs.iter().map(|(x, y)| x.median_ms() / y.median_ms()).collect();
+    let suite: Vec<f64> = pairs
+        .iter()
+        .zip(&ratios)
+        .filter(|((x, _), _)| x.name != STARTUP)
+        .map(|(_, r)| *r)
+        .collect();
     let mut s = String::new();
     if format == "csv" {
         s.push_str(&format!(
@@ -269,7 +333,7 @@ pub fn format_comparison(pairs: &[(BenchResult, BenchResult)], a: &str, b: &str,
                 err
             ));
         }
-        s.push_str(&format!("geomean,,,,,{:.3},,,\n", geometric_mean(&ratios)));
+        s.push_str(&format!("geomean,,,,,{:.3},,,\n", geometric_mean(&suite)));
     } else {
         s.push_str(&format!(
             "| benchmark | {a} median ms | {a} min | {a} max | {b} median ms | {a}/{b} | {a} RSS MB | {b} RSS MB |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
@@ -292,8 +356,8 @@ pub fn format_comparison(pairs: &[(BenchResult, BenchResult)], a: &str, b: &str,
             ));
         }
         s.push_str(&format!(
-            "| **geometric mean** | | | | | **{:.2}** | | |\n",
-            geometric_mean(&ratios)
+            "| **geometric mean** (benchmarks) | | | | | **{:.2}** | | |\n",
+            geometric_mean(&suite)
         ));
     }
     s

@@ -279,7 +279,13 @@ fn main() -> ExitCode {
             compare,
         } => {
             let dir = dir.unwrap_or_else(bench::default_bench_dir);
-            let names = if names.is_empty() { bench::discover(&dir) } else { names };
+            // The startup row comes with the whole suite, or when asked for as `Hello`.
+            let with_startup = names.is_empty() || names.iter().any(|n| n == "Hello");
+            let names: Vec<String> = if names.is_empty() {
+                bench::discover(&dir)
+            } else {
+                names.into_iter().filter(|n| n != "Hello").collect()
+            };
             let espell = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("espell"));
             let lib = lib.as_deref().map(setup::split_class_path).unwrap_or_default();
             // With --mode both, A is virtualized and B vanilla: the ratio is virtualized/vanilla.
@@ -299,6 +305,10 @@ fn main() -> ExitCode {
                         eprintln!("running {n} ...");
                         results.push(bench::run_one(&a, n, warmup, iterations, inner));
                     }
+                    if with_startup {
+                        eprintln!("running {} ...", bench::STARTUP);
+                        results.push(bench::run_startup(&a, iterations.max(5)));
+                    }
                     failed |= results.iter().any(|r| r.error.is_some());
                     print!("{}", bench::format_table(&results, &format));
                 }
@@ -314,6 +324,14 @@ fn main() -> ExitCode {
                         eprintln!("running {n} ...");
                         let x = bench::run_one(&a, n, warmup, iterations, inner);
                         let y = bench::run_one(&b, n, warmup, iterations, inner);
+                        failed |= x.error.is_some() || y.error.is_some();
+                        pairs.push((x, y));
+                    }
+                    if with_startup {
+                        eprintln!("running {} ...", bench::STARTUP);
+                        let runs = iterations.max(5);
+                        let x = bench::run_startup(&a, runs);
+                        let y = bench::run_startup(&b, runs);
                         failed |= x.error.is_some() || y.error.is_some();
                         pairs.push((x, y));
                     }

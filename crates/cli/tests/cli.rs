@@ -266,3 +266,23 @@ fn a_character_split_across_socket_reads_arrives_whole() {
     assert!(child.wait().unwrap().success());
     assert_eq!(rest, "a\u{e9}b \u{20ac}\n");
 }
+
+#[test]
+fn bench_reports_startup_as_its_own_row_outside_the_mean() {
+    let out = espell(&[
+        "bench",
+        "Hello",
+        "Towers",
+        "--mode",
+        "both",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+    ]);
+    let table = stdout(&out);
+    assert!(out.status.success(), "{table}{}", stderr(&out));
+    assert!(table.contains("| Hello (startup) | "), "{table}");
+    assert!(table.contains("| Towers | "), "{table}");
+    assert!(table.contains("**geometric mean** (benchmarks)"), "{table}");
+}
