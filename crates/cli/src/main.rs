@@ -702,6 +702,64 @@ fn demo() -> ExitCode {
         examples.join("updates/MoveDoToObject.som").display().to_string(),
     ];
     let code = run_with_update(Some(virtualized), None, &update, "IterateArrays", &[]);
-    println!("\nMore: README.md (updates, benchmarks), examples/updates/, `espell repl`.");
-    code
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    println!(
+        "\n3. A web service under load takes core-library updates (Chester): examples/webapp\n   \
+         runs under a hypervisor while 10 keep-alive clients check every answer; every 1.5 s\n   \
+         an update arrives over the control socket: the do: move, an update that fails\n   \
+         half-way (rolled back: the state digest is identical), and a revert.\n"
+    );
+    let updates = examples.join("updates");
+    let out = std::env::temp_dir().join(format!("espell-demo-{}", std::process::id()));
+    let mut opts = espell_cli::experiment::Options {
+        clients: 10,
+        every: std::time::Duration::from_millis(1500),
+        steps: vec![
+            espell_cli::experiment::Step::Apply(updates.join("MoveDoToObject.som")),
+            espell_cli::experiment::Step::Apply(updates.join("FailHalfway.som")),
+            espell_cli::experiment::Step::Revert,
+        ],
+        out: out.clone(),
+        class_path: examples.join("webapp").display().to_string(),
+        app: "WebApp".into(),
+        quiescence_timeout_ms: 2000,
+        in_place: false,
+        expect: vec!["committed".into(), "rolled back".into(), "committed".into()],
+    };
+    let chester_ok = match espell_cli::experiment::run(&opts) {
+        Ok(o) => {
+            print!("{}", o.report);
+            o.success
+        }
+        Err(e) => {
+            eprintln!("espell: demo: {e}");
+            false
+        }
+    };
+    println!(
+        "\n4. The baseline: the same do: move applied in place (plain reflection in the\n   \
+         application's own space, no pause, no atomicity) breaks the service.\n"
+    );
+    opts.in_place = true;
+    opts.clients = 5;
+    opts.steps.truncate(1);
+    opts.expect.clear();
+    if let Ok(o) = espell_cli::experiment::run(&opts) {
+        for line in o
+            .report
+            .lines()
+            .filter(|l| l.starts_with("step ") || l.starts_with("total:"))
+        {
+            println!("{line}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    println!("\nMore: README.md (updates, benchmarks), docs/chester.md, examples/updates/, `espell repl`.");
+    if chester_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

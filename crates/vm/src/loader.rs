@@ -164,6 +164,10 @@ impl Interp {
     }
 
     /// True for a bootstrap shell whose class file has not been read yet.
+    pub fn is_unloaded_shell(&self, class: Value) -> bool {
+        self.unloaded_shell(class)
+    }
+
     fn unloaded_shell(&self, class: Value) -> bool {
         if self.loader.shells.is_empty() {
             return false;

@@ -543,3 +543,39 @@ fn undo_information_survives_collections_until_revert() {
         "6"
     );
 }
+
+/// A rollback leaves the space identical (same digest), even when the failed script made
+/// the application load a class it had not used yet; a revert keeps such a class.
+#[test]
+fn a_rollback_also_unloads_what_the_script_made_the_application_load() {
+    let (mut app, _) = interp();
+    let before = espell_vm::mop::space_digest(&app);
+    assert!(
+        !before.per_class.iter().any(|(n, _, _)| n == "Point"),
+        "Point not loaded yet"
+    );
+    let mut hv = Hypervisor::new(None).unwrap();
+    let failing = "Failing = ChesterUpdate ( run: app = (
+        (app classNamed: #Point) addField: #z.
+        self error: 'no' ) )";
+    let report = hv.run_update(&mut app, failing, "failing.som");
+    assert!(!report.committed);
+    assert_eq!(espell_vm::mop::space_digest(&app), before);
+    assert_eq!(eval_print(&mut app, "(3 @ 4) x"), "3", "Point loads again on first use");
+
+    let (mut app, _) = interp();
+    hv.keep_undo = true;
+    let adding = "Adding = ChesterUpdate ( run: app = (
+        (app classNamed: #Point) compileAndInstall: 'probe ^ 1' ) )";
+    let mut report = hv.run_update(&mut app, adding, "adding.som");
+    assert!(report.committed, "{}", report.line());
+    assert_eq!(eval_print(&mut app, "(1 @ 2) probe"), "1");
+    let undo = report.undo.take().expect("kept");
+    undo.revert(&mut app);
+    assert_eq!(eval_print(&mut app, "(1 @ 2) respondsTo: #probe"), "false");
+    let after = espell_vm::mop::space_digest(&app);
+    assert!(
+        after.per_class.iter().any(|(n, _, _)| n == "Point"),
+        "Point stays loaded"
+    );
+}

@@ -50,7 +50,12 @@ pub struct UndoLog {
 impl UndoLog {
     /// Reverts the update this log was recorded for (newest change first).
     pub fn revert(self, app: &mut Interp) {
-        roll_back(app, self.log);
+        let log = self
+            .log
+            .into_iter()
+            .filter(|u| !matches!(u, Undo::Loaded { .. }))
+            .collect();
+        roll_back(app, log);
         if let Some(roots) = app.undo_roots.get_mut(self.root_slot) {
             roots.clear();
         }
@@ -193,7 +198,22 @@ impl UpdateSession {
 
     /// `app classNamed: #Name`: the class bound to that global, if any.
     pub fn class_named(&mut self, app: &mut Interp, name: &str) -> MopResult<Option<Value>> {
-        match app.load_class(name) {
+        let sym = app.space.symbol(name);
+        if let Some(c) = app.space.global(sym).filter(|&c| app.space.is_class(c)) {
+            if !app.is_unloaded_shell(c) {
+                return Ok(Some(c));
+            }
+        }
+        // Loading binds globals (the class, and superclasses not loaded yet): note them so
+        // that a rollback leaves the space exactly as it was.
+        let before: Vec<bool> = app.space.globals.iter().map(|g| g.value.is_some()).collect();
+        let loaded = app.load_class(name);
+        for (i, g) in app.space.globals.iter().enumerate() {
+            if g.value.is_some() && !before.get(i).copied().unwrap_or(false) {
+                self.log.push(Undo::Loaded { name: g.name });
+            }
+        }
+        match loaded {
             Ok(Some(c)) => Ok(Some(c)),
             Ok(None) => {
                 let sym = app.space.symbol(name);

@@ -42,6 +42,10 @@ pub enum Undo {
     Thread(Box<ThreadSnapshot>),
     /// A frame inserted below a thread's top (`Interp::inserted_frames`), to forget.
     InsertedFrame { after_serial: u64 },
+    /// A class the session loaded from the class path (its global was unbound before).
+    /// A rollback unbinds it again; a revert of a committed update keeps it (the program
+    /// may have used it since).
+    Loaded { name: Value },
 }
 
 /// Everything a thread operation can change about a process.
@@ -112,6 +116,7 @@ impl Undo {
                 out.extend(snap.waiting_on.iter().copied());
             }
             Undo::InsertedFrame { .. } => {}
+            Undo::Loaded { name } => out.push(*name),
         }
     }
 }
@@ -213,6 +218,10 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
                 }
             }
             Undo::InsertedFrame { after_serial } => app.inserted_frames.retain(|i| i.after_serial != after_serial),
+            Undo::Loaded { name } => {
+                let slot = app.space.global_slot(name);
+                app.space.globals[slot as usize].value = None;
+            }
         }
     }
     app.space.bump_epoch();
