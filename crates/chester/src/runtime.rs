@@ -18,6 +18,8 @@ pub struct Policy {
     pub timeout: Duration,
     /// Past the deadline, pause stragglers at their safe point instead of giving up.
     pub pause_stragglers: bool,
+    /// The longest an update script may run while the application is paused.
+    pub script_timeout: Duration,
 }
 
 impl Default for Policy {
@@ -25,6 +27,7 @@ impl Default for Policy {
         Policy {
             timeout: Duration::from_secs(2),
             pause_stragglers: false,
+            script_timeout: espell_vm::hypervisor::DEFAULT_SCRIPT_TIMEOUT,
         }
     }
 }
@@ -48,6 +51,7 @@ struct State {
 /// Installs Chester as the application's update handler.
 pub fn install(app: &mut Interp, mut hypervisor: Hypervisor, deliveries: Receiver<Delivery>, policy: Policy) {
     hypervisor.keep_undo = true;
+    hypervisor.script_timeout = policy.script_timeout;
     let mut state = State {
         hypervisor,
         deliveries,

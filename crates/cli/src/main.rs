@@ -47,6 +47,10 @@ enum Command {
         /// send or back-jump) instead of abandoning the update.
         #[arg(long)]
         pause_stragglers: bool,
+        /// The longest an update script may run while the application is paused
+        /// (milliseconds); past it the script is stopped and the update rolled back.
+        #[arg(long, value_name = "MS", default_value_t = 10000)]
+        script_timeout: u64,
         /// A class name on the class path, or a path to Name.som.
         program: String,
         /// Arguments passed to the program.
@@ -200,19 +204,24 @@ fn main() -> ExitCode {
             control,
             quiescence_timeout,
             pause_stragglers,
+            script_timeout,
             program,
             args,
-        } => match update_after_ms {
-            None if hypervisor || control.is_some() => {
-                let policy = espell_chester::runtime::Policy {
-                    timeout: std::time::Duration::from_millis(quiescence_timeout),
-                    pause_stragglers,
-                };
-                run_hypervised(cp, core, control, policy, &program, &args)
+        } => {
+            let script_timeout = std::time::Duration::from_millis(script_timeout);
+            match update_after_ms {
+                None if hypervisor || control.is_some() => {
+                    let policy = espell_chester::runtime::Policy {
+                        timeout: std::time::Duration::from_millis(quiescence_timeout),
+                        pause_stragglers,
+                        script_timeout,
+                    };
+                    run_hypervised(cp, core, control, policy, &program, &args)
+                }
+                None => run(cp, core, &program, &args),
+                Some(update) => run_with_update(cp, core, &update, script_timeout, &program, &args),
             }
-            None => run(cp, core, &program, &args),
-            Some(update) => run_with_update(cp, core, &update, &program, &args),
-        },
+        }
         Command::Patch {
             to,
             dry_run,
@@ -416,42 +425,46 @@ fn main() -> ExitCode {
 /// `--classpath`, but only among espell's own options (not in the program's arguments,
 /// which start at the first positional argument after the subcommand).
 fn som_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const TAKES_VALUE: &[&str] = &[
-        "-cp",
-        "--cp",
-        "--classpath",
-        "--core",
-        "--dir",
-        "--lib",
-        "--format",
-        "--iterations",
-        "--warmup",
-        "--inner",
-        "--control",
-        "--quiescence-timeout",
-        "--to",
-        "--mode",
-        "--compare",
-    ];
+    let cli = <Cli as clap::CommandFactory>::command();
     let mut out = Vec::with_capacity(args.len());
     let mut positionals = 0;
-    let mut value_next = false;
+    let mut values_next = 0usize;
+    let mut sub: Option<clap::Command> = None;
     for a in args {
         let text = a.to_string_lossy().into_owned();
         if positionals >= 3 {
             out.push(a); // program name and its arguments: untouched
             continue;
         }
-        if value_next {
-            value_next = false;
+        if values_next > 0 {
+            values_next -= 1;
         } else if text.starts_with('-') {
-            value_next = TAKES_VALUE.contains(&text.as_str());
+            values_next = sub.as_ref().map_or(0, |c| values_taken(c, &text));
         } else {
             positionals += 1; // espell, the subcommand, the program
+            if positionals == 2 {
+                sub = cli.find_subcommand(&text).cloned();
+            }
         }
         out.push(if text == "-cp" { "--classpath".into() } else { a });
     }
     out
+}
+
+/// How many values the option `flag` (`--name`, or `-cp`) of `command` takes.
+fn values_taken(command: &clap::Command, flag: &str) -> usize {
+    if flag == "-cp" {
+        return 1;
+    }
+    let Some(name) = flag.strip_prefix("--").filter(|n| !n.contains('=')) else {
+        return 0;
+    };
+    command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name)))
+        .filter(|a| a.get_action().takes_values())
+        .map(|a| a.get_num_args().map_or(1, |r| r.min_values().max(1)))
+        .unwrap_or(0)
 }
 
 fn run(cp: Option<String>, core: Option<PathBuf>, program: &str, args: &[String]) -> ExitCode {
@@ -489,6 +502,7 @@ fn run_with_update(
     cp: Option<String>,
     core: Option<PathBuf>,
     update: &[String],
+    script_timeout: std::time::Duration,
     program: &str,
     args: &[String],
 ) -> ExitCode {
@@ -496,6 +510,7 @@ fn run_with_update(
         Ok(x) => x,
         Err(code) => return code,
     };
+    hypervisor.script_timeout = script_timeout;
     let (ms, file) = (&update[0], &update[1]);
     let Ok(ms) = ms.parse::<u64>() else {
         eprintln!("espell: --update-after-ms takes a number of milliseconds, not '{ms}'");
@@ -701,7 +716,14 @@ fn demo() -> ExitCode {
         "30".to_string(),
         examples.join("updates/MoveDoToObject.som").display().to_string(),
     ];
-    let code = run_with_update(Some(virtualized), None, &update, "IterateArrays", &[]);
+    let code = run_with_update(
+        Some(virtualized),
+        None,
+        &update,
+        espell_vm::hypervisor::DEFAULT_SCRIPT_TIMEOUT,
+        "IterateArrays",
+        &[],
+    );
     if code != ExitCode::SUCCESS {
         return code;
     }

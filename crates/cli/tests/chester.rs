@@ -364,3 +364,26 @@ fn the_do_move_in_place_breaks_the_web_application() {
     assert!(failed_late > 10, "requests after the update fail: {failed_late}");
     let _ = std::fs::remove_dir_all(&out_dir);
 }
+
+#[test]
+fn a_script_that_runs_too_long_is_stopped_and_rolled_back() {
+    let dir = scratch("forever");
+    std::fs::write(
+        dir.join("Forever.som"),
+        "Forever = ChesterUpdate ( run: app = ( (app classNamed: #Object) compileAndInstall: 'halfway ^ 1'. [ true ] whileTrue: [ ] ) )",
+    )
+    .unwrap();
+    let (child, sock) = start(&dir, "Looping", &["--script-timeout", "300"]);
+    let out = patch(&sock, &[dir.join("Forever.som").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let reply = text(&out.stdout);
+    assert!(reply.starts_with("rolled back"), "{reply}");
+    assert!(reply.contains("ran longer than 300 ms"), "{reply}");
+    let out = patch(&sock, &["examples/updates/MoveDoToObject.som"]);
+    assert!(text(&out.stdout).starts_with("committed"), "{}", text(&out.stdout));
+    assert_eq!(
+        text(&finish(child).stdout),
+        "true\n",
+        "the application went on, then saw the do: move"
+    );
+}

@@ -9,11 +9,12 @@ use crate::mop::mirrors::{describe_in, MirrorSession};
 use crate::mop::session::{ChangeSummary, UpdateSession};
 use crate::space::Special;
 use crate::value::Value;
+use crate::watchdog::Watchdog;
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What happened to one update.
 pub struct UpdateReport {
@@ -84,9 +85,16 @@ pub struct Hypervisor {
     pub interp: Interp,
     /// Keep an undo log (as GC roots in the application) for every committed update.
     pub keep_undo: bool,
+    /// The longest an update script may run (the application is paused meanwhile); past
+    /// it the script is stopped and the update rolled back.
+    pub script_timeout: Duration,
     sessions: i64,
     sink: Sink,
+    watchdog: Watchdog,
 }
+
+/// The default `Hypervisor::script_timeout`.
+pub const DEFAULT_SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Hypervisor {
     /// A hypervisor with its own copy of the core library (`core`, or the embedded one).
@@ -102,11 +110,14 @@ impl Hypervisor {
         let sink = Sink::default();
         interp.out = Box::new(sink.clone());
         interp.err = Box::new(sink.clone());
+        let watchdog = Watchdog::new(interp.interrupt.clone());
         Ok(Hypervisor {
             interp,
             keep_undo: false,
+            script_timeout: DEFAULT_SCRIPT_TIMEOUT,
             sessions: 0,
             sink,
+            watchdog,
         })
     }
 
@@ -167,7 +178,12 @@ impl Hypervisor {
             classes: Default::default(),
         });
         let started = Instant::now();
+        let deadline = started + self.script_timeout;
+        self.interp.deadline = Some(deadline);
+        self.watchdog.arm(deadline);
         let result = self.interp.send_message(script, "run:", &[app_mirror]);
+        self.watchdog.disarm();
+        self.interp.deadline = None;
         report.script_ms = started.elapsed().as_secs_f64() * 1000.0;
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
@@ -198,7 +214,22 @@ impl Hypervisor {
                         let first = printed.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
                         format!("the script failed (exit {code}): {first}")
                     }
-                    other => other.to_string(),
+                    other => {
+                        let text = other.to_string();
+                        let limit = "stopped: the run took longer than its time limit";
+                        if text.starts_with(limit) {
+                            text.replacen(
+                                limit,
+                                &format!(
+                                    "the script ran longer than {} ms (the script time limit) and was stopped",
+                                    self.script_timeout.as_millis()
+                                ),
+                                1,
+                            )
+                        } else {
+                            text
+                        }
+                    }
                 };
             }
         }

@@ -157,6 +157,9 @@ pub struct Interp {
     pub undo_roots: Vec<Vec<Value>>,
     /// Frames updates inserted below the top of a thread, waiting for their turn.
     pub inserted_frames: Vec<InsertedFrame>,
+    /// A time limit for what runs now (an update script): past it, the next safe point
+    /// that sees the interrupt flag (raised by a `Watchdog`) stops the run with an error.
+    pub deadline: Option<Instant>,
     /// The processes of this space (the active one's stacks are `stack`/`frames`).
     pub scheduler: crate::scheduler::Scheduler,
     /// Set (from any thread) to request an update at the next safe point; the handler
@@ -1413,6 +1416,10 @@ impl Interp {
     #[cold]
     fn service_interrupt(&mut self) -> Result<(), VmError> {
         self.interrupt.store(false, std::sync::atomic::Ordering::Relaxed);
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.deadline = None;
+            return Err(self.error("stopped: the run took longer than its time limit"));
+        }
         if self.update_requested.load(std::sync::atomic::Ordering::Relaxed) || self.quiescence.is_some() {
             self.service_update(false);
             // An update may have terminated or stopped the interrupted process.
@@ -1490,6 +1497,7 @@ impl Interp {
             handles: Vec::new(),
             undo_roots: Vec::new(),
             inserted_frames: Vec::new(),
+            deadline: None,
             scheduler: Default::default(),
             update_requested: Default::default(),
             is_hypervisor: false,

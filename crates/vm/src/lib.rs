@@ -19,6 +19,7 @@ pub mod runner;
 pub mod scheduler;
 pub mod space;
 pub mod value;
+pub mod watchdog;
 
 pub use error::VmError;
 pub use interpreter::Interp;
