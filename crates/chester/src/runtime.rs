@@ -37,6 +37,10 @@ struct Record {
     script: String,
     summary: String,
     undo: Option<espell_vm::mop::UndoLog>,
+    /// When it committed, since Chester was installed.
+    at: Duration,
+    /// When it was reverted, if it was.
+    reverted_at: Option<Duration>,
 }
 
 struct State {
@@ -46,6 +50,8 @@ struct State {
     current: Option<(Delivery, Instant)>,
     history: Vec<Record>,
     policy: Policy,
+    /// When Chester was installed (history times count from here).
+    since: Instant,
 }
 
 /// Installs Chester as the application's update handler.
@@ -59,6 +65,7 @@ pub fn install(app: &mut Interp, mut hypervisor: Hypervisor, deliveries: Receive
         current: None,
         history: Vec::new(),
         policy,
+        since: Instant::now(),
     };
     app.interrupt_handler = Some(Box::new(move |app, event| state.on_event(app, event)));
 }
@@ -132,6 +139,8 @@ impl State {
                             script: report.script.clone(),
                             summary,
                             undo: report.undo.take(),
+                            at: self.since.elapsed(),
+                            reverted_at: None,
                         });
                     }
                     let _ = reply.send(text);
@@ -160,8 +169,17 @@ impl State {
             Kind::History => {
                 let mut text = format!("history: {} committed update(s)\n", self.history.len());
                 for (i, r) in self.history.iter().enumerate() {
-                    let state = if r.undo.is_some() { "" } else { " (reverted)" };
-                    text.push_str(&format!("{}. {}{state}: {}\n", i + 1, r.script, r.summary));
+                    let state = match r.reverted_at {
+                        Some(t) => format!(" (reverted at +{:.1} s)", t.as_secs_f64()),
+                        None => String::new(),
+                    };
+                    text.push_str(&format!(
+                        "{}. +{:.1} s {}{state}: {}\n",
+                        i + 1,
+                        r.at.as_secs_f64(),
+                        r.script,
+                        r.summary
+                    ));
                 }
                 let _ = reply.send(text);
             }
@@ -189,6 +207,7 @@ impl State {
             return "error: there is no committed update to revert\n".into();
         };
         let undo = record.undo.take().expect("found above");
+        record.reverted_at = Some(self.since.elapsed());
         let n = undo.len();
         let started = Instant::now();
         undo.revert(app);
