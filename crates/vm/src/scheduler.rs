@@ -359,6 +359,11 @@ impl Interp {
     /// Picks the process to run next after the active one stopped being runnable (or to
     /// preempt it). Waits for sleepers when nothing can run; fails on deadlock.
     pub fn reschedule(&mut self) -> Result<(), VmError> {
+        // Sockets that became ready since the last look wake their processes now, not at
+        // the next time slice: a busy server still answers a new request in one switch.
+        if self.scheduler.live_processes().any(|(_, p)| p.io_wait.is_some()) {
+            self.poll_io(Some(Duration::ZERO));
+        }
         loop {
             self.wake_sleepers();
             if self.update_requested.load(Ordering::Relaxed) || self.quiescence.is_some() {
