@@ -107,6 +107,13 @@ pub fn start(path: &Path, waker: Waker) -> std::io::Result<(Receiver<Delivery>, 
                 format!("{} exists and is not a socket", path.display()),
             ));
         }
+        // A live program answers on it: never take its socket away.
+        if UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("{} is the control socket of a running program", path.display()),
+            ));
+        }
         std::fs::remove_file(path)?;
     }
     // Bind and restrict a temporary name, then rename: the socket appears at `path` only

@@ -387,3 +387,29 @@ fn a_script_that_runs_too_long_is_stopped_and_rolled_back() {
         "the application went on, then saw the do: move"
     );
 }
+
+#[test]
+fn a_second_program_cannot_take_a_live_control_socket() {
+    let dir = scratch("twice");
+    let (child, sock) = start(&dir, "Looping", &[]);
+    let second = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .arg("run")
+        .arg("--control")
+        .arg(&sock)
+        .args(["-cp", "examples", "Hello"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        text(&second.stderr).contains("is the control socket of a running program"),
+        "{}",
+        text(&second.stderr)
+    );
+    let out = patch(&sock, &["--history"]);
+    assert!(
+        text(&out.stdout).starts_with("history: 0"),
+        "the first program still answers"
+    );
+    assert_eq!(text(&finish(child).stdout), "false\n");
+}
