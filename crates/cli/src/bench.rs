@@ -117,8 +117,16 @@ pub fn default_bench_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench")
 }
 
-/// Names of the classes in `dir` that subclass `Benchmark` directly, sorted.
+/// Every benchmark class in `dir` (see `discover_for`).
 pub fn discover(dir: &Path) -> Vec<String> {
+    discover_for(dir, false)
+}
+
+/// Names of the classes in `dir` that subclass `Benchmark` directly, sorted. With
+/// `portable_only`, benchmarks that need Espell's own library (their class side answers
+/// `needsEspell`, e.g. ThreadRing's processes) are left out: for runs on another core
+/// library such as SOM's.
+pub fn discover_for(dir: &Path, portable_only: bool) -> Vec<String> {
     let mut names = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return names;
@@ -132,7 +140,8 @@ pub fn discover(dir: &Path) -> Vec<String> {
             continue;
         };
         if let Ok(def) = parse_class(&text, &p.display().to_string()) {
-            if def.superclass == Superclass::Named("Benchmark".into()) {
+            let needs_espell = def.class_methods.iter().any(|m| m.selector == "needsEspell");
+            if def.superclass == Superclass::Named("Benchmark".into()) && !(portable_only && needs_espell) {
                 names.push(def.name);
             }
         }

@@ -149,6 +149,9 @@ enum Command {
         /// interval after the last).
         #[arg(long, default_value_t = 2000)]
         every_ms: u64,
+        /// The whole run's length in ms (default: one interval after the last update).
+        #[arg(long, value_name = "MS")]
+        duration_ms: Option<u64>,
         /// Directory for the result files.
         #[arg(long, value_name = "DIR", default_value = "experiment-out")]
         out: PathBuf,
@@ -291,7 +294,8 @@ fn main() -> ExitCode {
             // The startup row comes with the whole suite, or when asked for as `Hello`.
             let with_startup = names.is_empty() || names.iter().any(|n| n == "Hello");
             let names: Vec<String> = if names.is_empty() {
-                bench::discover(&dir)
+                // On another core library, only the benchmarks written in portable SOM.
+                bench::discover_for(&dir, lib.is_some())
             } else {
                 names.into_iter().filter(|n| n != "Hello").collect()
             };
@@ -357,6 +361,7 @@ fn main() -> ExitCode {
         Command::Experiment {
             clients,
             every_ms,
+            duration_ms,
             out,
             cp,
             app,
@@ -395,6 +400,7 @@ fn main() -> ExitCode {
             let opts = experiment::Options {
                 clients,
                 every: std::time::Duration::from_millis(every_ms),
+                duration: duration_ms.map(std::time::Duration::from_millis),
                 steps,
                 out,
                 class_path: cp,
@@ -738,6 +744,7 @@ fn demo() -> ExitCode {
     let mut opts = espell_cli::experiment::Options {
         clients: 10,
         every: std::time::Duration::from_millis(1500),
+        duration: None,
         steps: vec![
             espell_cli::experiment::Step::Apply(updates.join("MoveDoToObject.som")),
             espell_cli::experiment::Step::Apply(updates.join("FailHalfway.som")),

@@ -286,3 +286,27 @@ fn bench_reports_startup_as_its_own_row_outside_the_mean() {
     assert!(table.contains("| Towers | "), "{table}");
     assert!(table.contains("**geometric mean** (benchmarks)"), "{table}");
 }
+
+#[test]
+fn every_benchmark_verifies_its_result() {
+    let out = espell(&["bench", "--iterations", "1", "--warmup", "0", "--format", "csv"]);
+    let table = stdout(&out);
+    assert!(out.status.success(), "{table}{}", stderr(&out));
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert!(rows.len() >= 19, "{table}");
+    for name in [
+        "Richards",
+        "DeltaBlue",
+        "NBody",
+        "ThreadRing",
+        "Json",
+        "PiDigits",
+        "Hello (startup)",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.starts_with(&format!("{name},"))),
+            "{name} missing: {table}"
+        );
+    }
+    assert!(rows.iter().all(|r| r.ends_with(',')), "a benchmark failed: {table}");
+}

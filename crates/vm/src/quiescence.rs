@@ -115,10 +115,7 @@ impl Interp {
             self.call_update_handler(UpdateEvent::Requested);
         }
         let Some(q) = self.quiescence else { return };
-        let runnable = self
-            .scheduler
-            .live_processes()
-            .any(|(_, p)| p.state == RunState::Runnable);
+        let runnable = self.any_runnable();
         if all_stopped || !runnable {
             self.finish_quiescence(UpdateEvent::Quiescent);
         } else if Instant::now() >= q.deadline {

@@ -66,6 +66,10 @@ pub struct ProcessState {
     pub parked_for_update: bool,
     /// Listed in `Scheduler::timed`.
     pub in_timed: bool,
+    /// The priority of the ready queue it is listed in (`Scheduler::enqueue`), if any.
+    pub queued_at: Option<i64>,
+    /// Listed in `Scheduler::io_waiting`.
+    pub in_io_list: bool,
 }
 
 /// The processes of one space.
@@ -83,6 +87,13 @@ pub struct Scheduler {
     /// Ids of processes given a deadline (`set_deadline`), possibly stale: timers are
     /// checked over these only.
     pub timed: Vec<usize>,
+    /// Ready queues by priority: ids of runnable processes in the order they became
+    /// ready. Entries can be stale (the process blocked, ended, changed priority or is the
+    /// active one); `best_ready` drops those, so a switch costs O(1), however many
+    /// processes wait.
+    ready: Vec<VecDeque<usize>>,
+    /// Ids of processes that waited on a socket (`wait_on_io`), possibly stale.
+    io_waiting: Vec<usize>,
     /// The running process's id.
     pub active: usize,
     /// Processes waiting on each semaphore, in arrival order.
@@ -92,27 +103,87 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// Ids of processes that could run now, best first (highest priority, then the one
-    /// that ran least recently — approximated by id order after `skip`).
-    fn best_runnable(&self, exclude: Option<usize>) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        let n = self.live.len();
-        // Round-robin: scan starting after the active process.
-        let start = self.live.partition_point(|&i| i <= self.active);
-        for k in 0..n {
-            let i = self.live[(start + k) % n];
-            if Some(i) == exclude {
-                continue;
-            }
-            let p = &self.processes[i];
-            if p.state != RunState::Runnable {
-                continue;
-            }
-            if best.is_none_or(|b| p.priority > self.processes[b].priority) {
-                best = Some(i);
+    /// Lists process `id` as ready to run, at the back of its priority's queue (once).
+    pub fn enqueue(&mut self, id: usize) {
+        let p = &mut self.processes[id];
+        let priority = p.priority;
+        if p.queued_at == Some(priority) {
+            return;
+        }
+        p.queued_at = Some(priority);
+        let k = priority.clamp(0, MAX_PRIORITY) as usize;
+        if self.ready.len() <= k {
+            self.ready.resize_with(k + 1, VecDeque::new);
+        }
+        self.ready[k].push_back(id);
+    }
+
+    /// The ready process to run next instead of the active one: highest priority, then
+    /// the one that has been ready longest. Stale entries met on the way are dropped.
+    fn best_ready(&mut self) -> Option<usize> {
+        for k in (0..self.ready.len()).rev() {
+            while let Some(&id) = self.ready[k].front() {
+                let p = &self.processes[id];
+                let listed = p.queued_at == Some(k as i64);
+                if listed && p.state == RunState::Runnable && id != self.active {
+                    return Some(id);
+                }
+                self.ready[k].pop_front();
+                if listed {
+                    self.processes[id].queued_at = None;
+                }
             }
         }
-        best
+        None
+    }
+
+    /// Takes `id`, which `best_ready` just answered, off its queue.
+    fn dequeue_front(&mut self, id: usize) {
+        if let Some(priority) = self.processes[id].queued_at.take() {
+            let k = priority.clamp(0, MAX_PRIORITY) as usize;
+            debug_assert_eq!(self.ready[k].front(), Some(&id));
+            self.ready[k].pop_front();
+        }
+    }
+
+    /// True if some process other than the active one is ready to run.
+    pub fn any_ready(&mut self) -> bool {
+        self.best_ready().is_some()
+    }
+
+    /// Notes that process `id` waits on a socket.
+    fn note_io_wait(&mut self, id: usize) {
+        let p = &mut self.processes[id];
+        if p.io_wait.is_some() && !p.in_io_list {
+            p.in_io_list = true;
+            self.io_waiting.push(id);
+        }
+    }
+
+    /// The processes waiting on a socket: (id, fd, writing); forgets those that no
+    /// longer wait.
+    fn io_waits(&mut self) -> Vec<(usize, i32, bool)> {
+        let processes = &mut self.processes;
+        self.io_waiting.retain(|&i| {
+            let keep = processes[i].io_wait.is_some();
+            processes[i].in_io_list = keep;
+            keep
+        });
+        self.io_waiting
+            .iter()
+            .filter_map(|&i| processes[i].io_wait.map(|(fd, write)| (i, fd, write)))
+            .collect()
+    }
+
+    /// True if some process waits on a socket.
+    pub fn has_io_waiters(&mut self) -> bool {
+        let processes = &mut self.processes;
+        self.io_waiting.retain(|&i| {
+            let keep = processes[i].io_wait.is_some();
+            processes[i].in_io_list = keep;
+            keep
+        });
+        !self.io_waiting.is_empty()
     }
 
     /// The processes not terminated, with their ids.
@@ -188,6 +259,8 @@ impl Interp {
             io_timed_out: false,
             parked_for_update: false,
             in_timed: false,
+            queued_at: None,
+            in_io_list: false,
         });
         self.scheduler.add_live(0);
         self.scheduler.active = 0;
@@ -244,6 +317,8 @@ impl Interp {
             io_timed_out: false,
             parked_for_update: false,
             in_timed: false,
+            queued_at: None,
+            in_io_list: false,
         });
         let id = self.scheduler.processes.len() - 1;
         self.scheduler.add_live(id);
@@ -266,10 +341,31 @@ impl Interp {
         p.state = RunState::Runnable;
         p.deadline = None;
         p.io_wait = None;
-        if p.priority > self.scheduler.processes[self.scheduler.active].priority {
+        let preempts = p.priority > self.scheduler.processes[self.scheduler.active].priority;
+        self.scheduler.enqueue(id);
+        if preempts {
             self.interrupt.store(true, Ordering::Relaxed);
         }
         self.start_ticker();
+    }
+
+    /// True if the active process or another can run now.
+    pub fn any_runnable(&mut self) -> bool {
+        let active = self.scheduler.active;
+        self.scheduler
+            .processes
+            .get(active)
+            .is_some_and(|p| p.state == RunState::Runnable)
+            || self.scheduler.any_ready()
+    }
+
+    /// After a process's scheduling state was set from outside (a rollback restoring a
+    /// thread): list it where the scheduler looks.
+    pub fn reregister_process(&mut self, id: usize) {
+        if self.scheduler.processes[id].state == RunState::Runnable {
+            self.scheduler.enqueue(id);
+        }
+        self.scheduler.note_io_wait(id);
     }
 
     /// Starts the ticker thread that requests safe points for time slices and timers.
@@ -294,6 +390,11 @@ impl Interp {
         let current = self.scheduler.active;
         if id == current {
             return Ok(());
+        }
+        if self.scheduler.processes[current].state == RunState::Runnable {
+            // Round robin: a process switched away from while it could run waits behind
+            // the others of its priority.
+            self.scheduler.enqueue(current);
         }
         {
             let p = &mut self.scheduler.processes[current];
@@ -361,25 +462,23 @@ impl Interp {
     pub fn reschedule(&mut self) -> Result<(), VmError> {
         // Sockets that became ready since the last look wake their processes now, not at
         // the next time slice: a busy server still answers a new request in one switch.
-        if self.scheduler.live_processes().any(|(_, p)| p.io_wait.is_some()) {
+        if self.scheduler.has_io_waiters() {
             self.poll_io(Some(Duration::ZERO));
         }
         loop {
             self.wake_sleepers();
             if self.update_requested.load(Ordering::Relaxed) || self.quiescence.is_some() {
-                let runnable = self
-                    .scheduler
-                    .live_processes()
-                    .any(|(_, p)| p.state == RunState::Runnable);
+                let runnable = self.any_runnable();
                 self.service_update(!runnable);
             }
             let active = self.scheduler.active;
             let active_runnable = self.scheduler.processes[active].state == RunState::Runnable;
-            match self.scheduler.best_runnable(Some(active)) {
+            match self.scheduler.best_ready() {
                 Some(next)
                     if !active_runnable
                         || self.scheduler.processes[next].priority >= self.scheduler.processes[active].priority =>
                 {
+                    self.scheduler.dequeue_front(next);
                     return self.switch_to(next);
                 }
                 _ if active_runnable => return Ok(()),
@@ -390,8 +489,7 @@ impl Interp {
                 next_deadline = Some(next_deadline.map_or(q.deadline, |d| d.min(q.deadline)));
             }
             // With a wake pipe, updates can still arrive: wait on it rather than deadlock.
-            let waiting_on_io =
-                self.scheduler.live_processes().any(|(_, p)| p.io_wait.is_some()) || self.wake_pipe.is_some();
+            let waiting_on_io = self.scheduler.has_io_waiters() || self.wake_pipe.is_some();
             match (next_deadline, waiting_on_io) {
                 (Some(d), true) => self.poll_io(Some(d.saturating_duration_since(Instant::now()))),
                 (Some(d), false) => std::thread::sleep(d.saturating_duration_since(Instant::now()).min(TIME_SLICE)),
@@ -408,12 +506,13 @@ impl Interp {
             return Ok(());
         }
         self.wake_sleepers();
-        if self.scheduler.live_processes().any(|(_, p)| p.io_wait.is_some()) {
+        if self.scheduler.has_io_waiters() {
             self.poll_io(Some(Duration::ZERO));
         }
         let active = self.scheduler.active;
-        if let Some(next) = self.scheduler.best_runnable(Some(active)) {
+        if let Some(next) = self.scheduler.best_ready() {
             if self.scheduler.processes[next].priority >= self.scheduler.processes[active].priority {
+                self.scheduler.dequeue_front(next);
                 return self.switch_to(next);
             }
         }
@@ -423,11 +522,7 @@ impl Interp {
     /// Waits (at most `timeout`; `None`: as long as it takes) until a file descriptor some
     /// process waits on is ready, and makes those processes runnable.
     pub fn poll_io(&mut self, timeout: Option<Duration>) {
-        let waiting: Vec<(usize, i32, bool)> = self
-            .scheduler
-            .live_processes()
-            .filter_map(|(i, p)| p.io_wait.map(|(fd, write)| (i, fd, write)))
-            .collect();
+        let waiting = self.scheduler.io_waits();
         let mut fds: Vec<libc::pollfd> = waiting
             .iter()
             .map(|&(_, fd, write)| libc::pollfd {
@@ -471,6 +566,7 @@ impl Interp {
         let p = &mut self.scheduler.processes[active];
         p.io_wait = Some((fd, write));
         p.io_timed_out = false;
+        self.scheduler.note_io_wait(active);
         self.scheduler.set_deadline(active, timeout.map(|t| Instant::now() + t));
         self.block_active(RunState::Waiting)
     }

@@ -89,8 +89,10 @@ pub struct Options {
     /// Concurrent keep-alive clients.
     pub clients: usize,
     /// Interval between updates (the first comes after one interval, the run ends one
-    /// interval after the last).
+    /// interval after the last unless `duration` says otherwise).
     pub every: Duration,
+    /// The whole run's length (at least until one interval after the last update).
+    pub duration: Option<Duration>,
     /// The updates, in order.
     pub steps: Vec<Step>,
     /// Where the files go.
@@ -184,7 +186,7 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         .collect::<Result<_, _>>()?;
     std::fs::create_dir_all(&opts.out).map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
     let socket = std::env::temp_dir().join(format!("espell-experiment-{}.sock", std::process::id()));
-    let total = opts.every * (opts.steps.len() as u32 + 1);
+    let total = (opts.every * (opts.steps.len() as u32 + 1)).max(opts.duration.unwrap_or_default());
     let (server, addr) = start_server(opts, &socket, total)?;
 
     let t0 = Instant::now();

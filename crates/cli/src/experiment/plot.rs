@@ -1,5 +1,6 @@
 //! The response-time plot of an experiment (SVG): every request as a dot (time sent,
-//! latency), the 99th percentile per 250 ms as a line, and each update as a vertical line
+//! latency) — for long runs, only the slowest request of each 50 ms, so that the file stays
+//! small — the 99th percentile per 250 ms as a line, and each update as a vertical line
 //! labelled with its outcome.
 
 use super::UpdateRecord;
@@ -10,6 +11,10 @@ use std::path::Path;
 
 /// Width of the buckets of the percentile line (µs).
 const BUCKET_US: u64 = 250_000;
+/// Above this many requests, dots show only the slowest request of each `DOT_BUCKET_US`.
+const MAX_DOTS: usize = 20_000;
+/// The dot bucket of long runs (µs).
+const DOT_BUCKET_US: u64 = 50_000;
 
 /// Draws the plot into `path`.
 pub fn draw(path: &Path, samples: &[Sample], updates: &[UpdateRecord], duration_s: f64) -> Result<(), String> {
@@ -35,16 +40,21 @@ pub fn draw(path: &Path, samples: &[Sample], updates: &[UpdateRecord], duration_
         .draw()
         .map_err(|e| err(&e))?;
     let dot = RGBColor(70, 110, 180).mix(0.25).filled();
+    let (dots, label) = if samples.len() > MAX_DOTS {
+        (slowest_per_bucket(samples), "slowest request per 50 ms")
+    } else {
+        (
+            samples
+                .iter()
+                .map(|s| (s.start_us as f64 / 1e6, s.latency_us as f64 / 1000.0))
+                .collect(),
+            "request",
+        )
+    };
     chart
-        .draw_series(samples.iter().map(|s| {
-            Circle::new(
-                (s.start_us as f64 / 1e6, (s.latency_us as f64 / 1000.0).max(0.01)),
-                1,
-                dot,
-            )
-        }))
+        .draw_series(dots.into_iter().map(|(t, ms)| Circle::new((t, ms.max(0.01)), 1, dot)))
         .map_err(|e| err(&e))?
-        .label("request")
+        .label(label)
         .legend(move |(x, y)| Circle::new((x, y), 3, dot));
     let p99 = bucket_p99(samples, duration_s);
     chart
@@ -77,6 +87,25 @@ pub fn draw(path: &Path, samples: &[Sample], updates: &[UpdateRecord], duration_
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
+}
+
+/// (time in s, latency in ms) of the slowest request of each `DOT_BUCKET_US`.
+fn slowest_per_bucket(samples: &[Sample]) -> Vec<(f64, f64)> {
+    let mut out: Vec<(u64, &Sample)> = Vec::new();
+    for s in samples {
+        let b = s.start_us / DOT_BUCKET_US;
+        match out.last_mut() {
+            Some((last, worst)) if *last == b => {
+                if s.latency_us > worst.latency_us {
+                    *worst = s;
+                }
+            }
+            _ => out.push((b, s)),
+        }
+    }
+    out.into_iter()
+        .map(|(_, s)| (s.start_us as f64 / 1e6, s.latency_us as f64 / 1000.0))
+        .collect()
 }
 
 /// (bucket middle in s, p99 in ms) for every non-empty bucket.

@@ -216,6 +216,7 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
                         q.push_back(id);
                     }
                 }
+                app.reregister_process(id);
             }
             Undo::InsertedFrame { after_serial } => app.inserted_frames.retain(|i| i.after_serial != after_serial),
             Undo::Loaded { name } => {

@@ -99,6 +99,9 @@ fn set_priority(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return prim_fail(format!("priority must be between 1 and {MAX_PRIORITY}"));
     }
     interp.scheduler.processes[id].priority = p;
+    if interp.scheduler.processes[id].state == RunState::Runnable {
+        interp.scheduler.enqueue(id);
+    }
     interp.space.heap.get_mut(me).fields[2] = Value::small(p);
     interp.prim_return(argc, me)?;
     // A lowered active process may have to give way.
