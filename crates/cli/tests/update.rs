@@ -94,3 +94,15 @@ fn an_update_that_arrives_after_the_end_is_reported_not_applied() {
     assert_eq!(text(&out.stdout), "Hello, World from Espell!\n");
     assert!(text(&out.stderr).contains("not applied"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn e_new_core_features_reach_the_running_program() {
+    let out = run_updated("AwaitsFeatures", "BlockMemoization");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout, "297\n2\n", "memoized: 144 + 144 + 9, computed twice");
+    let out = run_updated("AwaitsFeatures", "DoubleDebugPrinting");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout, "2.0 (integral)\n2.5\n");
+}
