@@ -413,3 +413,69 @@ fn a_second_program_cannot_take_a_live_control_socket() {
     );
     assert_eq!(text(&finish(child).stdout), "false\n");
 }
+
+/// An update that breaks nothing, applied in place while requests are served: the
+/// in-place run (a nested run of the interpreter inside the program) must not disturb the
+/// other processes, e.g. their non-local returns.
+#[test]
+fn a_harmless_update_in_place_leaves_every_request_correct() {
+    let out_dir = std::env::temp_dir().join(format!("espell-inplace-ok-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .args([
+            "experiment",
+            "--clients",
+            "8",
+            "--every-ms",
+            "1500",
+            "--in-place",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .arg("examples/updates/DoubleDebugPrinting.som")
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = text(&out.stdout);
+    assert!(report.contains("DoubleDebugPrinting -> applied in place"), "{report}");
+    assert!(report.contains(" 0 failed, 0 dropped connections"), "{report}");
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+/// The in-place baseline speaks the whole mirror protocol (by plain reflection): a
+/// migration that does not cut the branch it sits on works in place too, but a failing
+/// update in place leaves its changes behind — there is no way back.
+#[test]
+fn in_place_updates_take_effect_at_once_and_are_not_undone_when_they_fail() {
+    let dir = scratch("inplace-full");
+    for app in ["HoldsPoints", "Steady"] {
+        std::fs::copy(
+            repo().join(format!("examples/virtualized/{app}.som")),
+            dir.join(format!("{app}.som")),
+        )
+        .unwrap();
+    }
+    let (child, sock) = start(&dir, "HoldsPoints", &[]);
+    let out = patch(&sock, &["--in-place", "examples/updates/PointTo3D.som"]);
+    assert!(
+        text(&out.stdout).starts_with("applied in place"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(text(&finish(child).stdout), "Point3D\n5\ntrue\n");
+
+    let (child, sock) = start(&dir, "Steady", &[]);
+    let out = patch(&sock, &["--in-place", "examples/updates/FailHalfway.som"]);
+    assert!(
+        text(&out.stdout).starts_with("in-place failed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let app = finish(child);
+    assert_ne!(app.status.code(), Some(0), "the half-done update broke the program");
+    assert!(
+        text(&app.stdout).contains("CHANGED") || text(&app.stdout).contains("do: not found"),
+        "{}",
+        text(&app.stdout)
+    );
+}

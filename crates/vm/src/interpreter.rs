@@ -850,7 +850,10 @@ impl Interp {
         let f = *self.frames.last().expect("frame");
         let home = f.home;
         let alive = (home.depth as usize) < self.frames.len() && self.frames[home.depth as usize].serial == home.serial;
-        if alive && home.depth as usize >= base {
+        // `base` bounds the frames of the process this run loop was entered for; another
+        // process that runs inside a nested loop owns all of its frames.
+        let floor = if self.is_entry_process(base) { base } else { 0 };
+        if alive && home.depth as usize >= floor {
             if self.unwind_pending_above(home.depth as usize) {
                 // ensure:/ifCurtailed: activations are in the way: let Smalltalk unwind
                 // them (`homeContext return: v`), which then cuts the stack itself.

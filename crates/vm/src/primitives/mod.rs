@@ -5,6 +5,7 @@ mod array;
 mod block;
 pub mod class;
 pub mod double;
+mod inplace;
 mod integer;
 mod method;
 mod object;
@@ -41,6 +42,7 @@ pub fn lookup(class_name: &str, class_side: bool, selector: &str) -> Option<Prim
         ("Socket", side) => socket::lookup_socket(selector, side),
         ("ProcessorScheduler", false) => process::lookup_scheduler(selector),
         ("Semaphore", false) => process::lookup_semaphore(selector),
+        ("InPlaceSpace", false) => inplace::lookup(selector),
         _ => None,
     }
 }
