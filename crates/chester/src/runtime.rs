@@ -184,7 +184,16 @@ impl State {
                 let _ = reply.send(text);
             }
             Kind::State => {
-                let _ = reply.send(format!("state: {}", espell_vm::mop::space_digest(app).detailed()));
+                let heap = &app.space.heap;
+                let gc = format!(
+                    "gc: {} collections, {:.1} ms in total, longest {:.2} ms\n",
+                    heap.collections,
+                    heap.gc_total.as_secs_f64() * 1000.0,
+                    heap.gc_longest.as_secs_f64() * 1000.0
+                );
+                let digest = espell_vm::mop::space_digest(app).detailed();
+                let (summary, classes) = digest.split_once('\n').unwrap_or((&digest, ""));
+                let _ = reply.send(format!("state: {summary}\n{gc}{classes}"));
             }
             Kind::Revert => self.queue.push_back((request, reply)),
             Kind::InPlace => {

@@ -28,6 +28,10 @@ pub struct Heap {
     pub gc_requested: bool,
     /// Number of collections so far.
     pub collections: u64,
+    /// Time spent collecting, in total.
+    pub gc_total: std::time::Duration,
+    /// The longest collection (the program is stopped meanwhile).
+    pub gc_longest: std::time::Duration,
 }
 
 impl Default for Heap {
@@ -48,6 +52,8 @@ impl Heap {
             threshold: MIN_GC_THRESHOLD,
             gc_requested: false,
             collections: 0,
+            gc_total: std::time::Duration::ZERO,
+            gc_longest: std::time::Duration::ZERO,
         }
     }
 
@@ -130,6 +136,7 @@ impl Heap {
     /// Collects garbage: marks from `roots`, frees everything unmarked. Answers how many
     /// objects were freed and whether any method was among them (caches must then go).
     pub fn collect(&mut self, roots: &[Value]) -> (usize, bool) {
+        let started = std::time::Instant::now();
         self.marks.clear();
         self.marks.resize(self.objects.len(), false);
         let mut stack: Vec<u32> = Vec::with_capacity(1024);
@@ -174,6 +181,9 @@ impl Heap {
         self.threshold = MIN_GC_THRESHOLD.max(self.live_count());
         self.gc_requested = false;
         self.collections += 1;
+        let took = started.elapsed();
+        self.gc_total += took;
+        self.gc_longest = self.gc_longest.max(took);
         (freed, freed_method)
     }
 }

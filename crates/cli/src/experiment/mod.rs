@@ -149,6 +149,8 @@ pub struct Outcome {
     pub failures: Vec<String>,
     /// The updates.
     pub updates: Vec<UpdateRecord>,
+    /// The application's garbage collection at the end (`gc: N collections, ...`).
+    pub gc: Option<String>,
     /// The printed report.
     pub report: String,
     /// True when nothing failed, nothing dropped, every state check held and the
@@ -205,6 +207,7 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         updates.push(deliver(&socket, step, script, opts.in_place, t0, &mut committed));
     }
     sleep_until(t0 + total);
+    let gc = gc_line(&socket);
     stop.store(true, Ordering::Relaxed);
     let reports: Vec<UserReport> = users
         .into_iter()
@@ -236,6 +239,7 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         dropped,
         failures,
         updates,
+        gc,
         report: String::new(),
         success,
     };
@@ -326,9 +330,26 @@ fn state(socket: &Path) -> String {
         script: String::new(),
     };
     match espell_chester::client::send(socket, &request) {
-        Ok(reply) => reply.trim_start_matches("state: ").to_string(),
+        // The garbage collector's line changes by itself: it is not part of the state.
+        Ok(reply) => reply
+            .trim_start_matches("state: ")
+            .lines()
+            .filter(|l| !l.starts_with("gc: "))
+            .map(|l| format!("{l}\n"))
+            .collect(),
         Err(e) => format!("error: {e}\n"),
     }
+}
+
+/// The application's garbage-collection line (`gc: ...`), if it answers.
+fn gc_line(socket: &Path) -> Option<String> {
+    let request = Request {
+        kind: Kind::State,
+        file: String::new(),
+        script: String::new(),
+    };
+    let reply = espell_chester::client::send(socket, &request).ok()?;
+    reply.lines().find(|l| l.starts_with("gc: ")).map(str::to_string)
 }
 
 /// The summary line of a state answer.
@@ -560,6 +581,9 @@ fn report(opts: &Options, addr: SocketAddr, duration_s: f64, o: &Outcome, expect
         o.failed,
         o.dropped
     );
+    if let Some(gc) = &o.gc {
+        let _ = writeln!(text, "application {gc}");
+    }
     for f in o.failures.iter().take(10) {
         let _ = writeln!(text, "  failure: {f}");
     }

@@ -127,6 +127,20 @@ fn full_gc(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     ret_bool(interp, argc, true)
 }
 
+/// `gcStats`: an Array of the number of collections, the total time spent collecting and
+/// the longest collection (both in ms).
+fn gc_stats(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let heap = &interp.space.heap;
+    let (n, total, longest) = (heap.collections, heap.gc_total, heap.gc_longest);
+    let items = vec![
+        Value::small(n as i64),
+        Value::small(total.as_millis() as i64),
+        Value::small(longest.as_millis() as i64),
+    ];
+    let v = interp.space.new_array(items);
+    interp.prim_return(argc, v)
+}
+
 /// System primitives.
 pub fn lookup(selector: &str) -> Option<PrimFn> {
     Some(match selector {
@@ -145,6 +159,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "time" => time,
         "ticks" => ticks,
         "fullGC" => full_gc,
+        "gcStats" => gc_stats,
         "stopAfterError:" => super::process::stop_after_error,
         _ => return None,
     })
