@@ -736,6 +736,7 @@ impl Interp {
         }
         self.scheduler_roots(&mut roots);
         let (_, freed_method) = self.space.heap.collect(&roots);
+        self.reclaim_ended_processes();
         if freed_method {
             self.space.bump_epoch();
         }

@@ -94,6 +94,12 @@ pub struct Scheduler {
     ready: Vec<VecDeque<usize>>,
     /// Ids of processes that waited on a socket (`wait_on_io`), possibly stale.
     io_waiting: Vec<usize>,
+    /// Ended processes whose Process object may still be referenced: once the collector
+    /// frees the object, the id is reused (`free_ids`), so a server that starts a process
+    /// per connection keeps a bounded process table.
+    ended: Vec<usize>,
+    /// Ids free for new processes.
+    free_ids: Vec<usize>,
     /// The running process's id.
     pub active: usize,
     /// Processes waiting on each semaphore, in arrival order.
@@ -244,7 +250,7 @@ impl Interp {
         if !self.scheduler.processes.is_empty() {
             return;
         }
-        let object = self.new_process_object(USER_PRIORITY);
+        let object = self.new_process_object(USER_PRIORITY, 0);
         self.scheduler.processes.push(ProcessState {
             object,
             stack: Vec::new(),
@@ -266,7 +272,7 @@ impl Interp {
         self.scheduler.active = 0;
     }
 
-    fn new_process_object(&mut self, priority: i64) -> Value {
+    fn new_process_object(&mut self, priority: i64, id: usize) -> Value {
         let class = self.space.special(Special::ProcessClass);
         let n = if self.space.is_class(class) {
             self.space.class_info(class).instance_fields.len()
@@ -274,9 +280,8 @@ impl Interp {
             0
         };
         let object = self.space.new_plain(class, n.max(3));
-        let id = self.scheduler.processes.len() as i64;
         let obj = self.space.heap.get_mut(object);
-        obj.fields[0] = Value::small(id);
+        obj.fields[0] = Value::small(id as i64);
         obj.fields[2] = Value::small(priority);
         object
     }
@@ -293,7 +298,7 @@ impl Interp {
     /// A new suspended process that will send `selector` (unary) to `receiver`.
     pub fn new_process_sending(&mut self, selector: Value, receiver: Value) -> Value {
         let p = self.new_process(receiver);
-        let id = self.scheduler.processes.len() - 1;
+        let id = self.process_id(p).expect("just made");
         self.scheduler.processes[id].start_selector = Some(selector);
         p
     }
@@ -302,8 +307,9 @@ impl Interp {
     pub fn new_process(&mut self, block: Value) -> Value {
         self.ensure_main_process();
         let priority = self.scheduler.processes[self.scheduler.active].priority;
-        let object = self.new_process_object(priority);
-        self.scheduler.processes.push(ProcessState {
+        let id = self.scheduler.free_ids.pop().unwrap_or(self.scheduler.processes.len());
+        let object = self.new_process_object(priority, id);
+        let fresh = ProcessState {
             object,
             stack: Vec::new(),
             frames: Vec::new(),
@@ -319,10 +325,49 @@ impl Interp {
             in_timed: false,
             queued_at: None,
             in_io_list: false,
-        });
-        let id = self.scheduler.processes.len() - 1;
+        };
+        if id == self.scheduler.processes.len() {
+            self.scheduler.processes.push(fresh);
+        } else {
+            // A reused id: entries for it may still sit in the timer, socket and ready
+            // lists; keeping the flags that say so keeps every list consistent.
+            let old = &self.scheduler.processes[id];
+            let (in_timed, in_io_list, queued_at) = (old.in_timed, old.in_io_list, old.queued_at);
+            self.scheduler.processes[id] = ProcessState {
+                in_timed,
+                in_io_list,
+                queued_at,
+                ..fresh
+            };
+        }
         self.scheduler.add_live(id);
         object
+    }
+
+    /// After a collection: ended processes whose Process object was freed give their id
+    /// back for reuse.
+    pub fn reclaim_ended_processes(&mut self) {
+        let nil = self.space.nil();
+        let ended = std::mem::take(&mut self.scheduler.ended);
+        for id in ended {
+            let p = &mut self.scheduler.processes[id];
+            if p.state != RunState::Terminated || p.object == nil {
+                continue;
+            }
+            if self.space.heap.is_live(p.object) {
+                self.scheduler.ended.push(id);
+            } else {
+                p.object = nil;
+                self.scheduler.free_ids.push(id);
+            }
+        }
+    }
+
+    /// Notes that process `id` ended (its id may be reused once its object is gone).
+    pub fn note_ended(&mut self, id: usize) {
+        if id != 0 {
+            self.scheduler.ended.push(id);
+        }
     }
 
     /// Makes process `id` runnable; asks for a switch at the next safe point if it should
@@ -600,6 +645,7 @@ impl Interp {
         p.io_wait = None;
         p.start = None;
         self.scheduler.remove_live(id);
+        self.note_ended(id);
         let p = &mut self.scheduler.processes[id];
         if id == self.scheduler.active {
             self.reschedule()?;
@@ -617,6 +663,10 @@ impl Interp {
     /// Every value the scheduler holds, for the collector.
     pub fn scheduler_roots(&self, roots: &mut Vec<Value>) {
         for p in &self.scheduler.processes {
+            if p.state == RunState::Terminated {
+                // Kept alive only by whoever still refers to it (see reclaim_ended_processes).
+                continue;
+            }
             roots.push(p.object);
             roots.extend_from_slice(&p.stack);
             for f in &p.frames {

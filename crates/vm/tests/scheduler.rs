@@ -41,3 +41,27 @@ fn timers_are_kept_only_while_a_process_has_a_deadline() {
     i.eval("Processor sleep: 1", "test").unwrap();
     assert!(i.scheduler.timed.len() <= 1, "{} timers left", i.scheduler.timed.len());
 }
+
+#[test]
+fn ids_of_ended_processes_are_reused_once_nothing_refers_to_them() {
+    let (mut i, _) = interp();
+    let round = "| done | done := Semaphore new.
+         1 to: 3000 do: [ :k | [ done signal ] fork ].
+         3000 timesRepeat: [ done wait ]";
+    i.eval(round, "test").unwrap();
+    i.eval("Kept := [ 42 ] fork. Processor yield", "test").unwrap();
+    i.collect_garbage();
+    let after_first = i.scheduler.processes.len();
+    for _ in 0..5 {
+        i.eval(round, "test").unwrap();
+        i.collect_garbage();
+    }
+    assert!(
+        i.scheduler.processes.len() < after_first + 3000,
+        "{} process slots after 18,000 processes",
+        i.scheduler.processes.len()
+    );
+    // A Process object still referred to keeps its identity and answers for itself.
+    let v = i.eval("Kept isTerminated", "test").unwrap();
+    assert_eq!(v, i.space.boolean(true));
+}

@@ -661,6 +661,7 @@ impl UpdateSession {
         };
         self.log.push(Undo::Thread(Box::new(ThreadSnapshot {
             id,
+            object: p.object,
             state: p.state,
             stack,
             frames,
@@ -748,6 +749,7 @@ impl UpdateSession {
         p.deadline = None;
         let active = id == app.scheduler.active;
         app.scheduler.remove_live(id);
+        app.note_ended(id);
         let p = &mut app.scheduler.processes[id];
         if !active {
             p.stack = Vec::new();

@@ -52,6 +52,8 @@ pub enum Undo {
 pub struct ThreadSnapshot {
     /// The process id.
     pub id: usize,
+    /// Its Process object (kept alive with the log, so that the id is not reused).
+    pub object: Value,
     /// Its run state.
     pub state: crate::scheduler::RunState,
     /// Its operand stack.
@@ -107,6 +109,7 @@ impl Undo {
                 out.push(*b);
             }
             Undo::Thread(snap) => {
+                out.push(snap.object);
                 out.extend_from_slice(&snap.stack);
                 for f in &snap.frames {
                     out.push(f.method);
@@ -188,6 +191,7 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
             Undo::Thread(snap) => {
                 let ThreadSnapshot {
                     id,
+                    object: _,
                     state,
                     stack,
                     frames,
