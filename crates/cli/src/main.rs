@@ -163,8 +163,8 @@ enum Command {
             default_value = "examples/webapp"
         )]
         cp: String,
-        /// The application's main class (it must accept `--port 0 --stop-after-ms N` and
-        /// print `listening on HOST:PORT`).
+        /// The application's main class (it must accept `--port 0 --stop-after-ms N`, print
+        /// `listening on HOST:PORT` and serve the snippets API of examples/webapp).
         #[arg(long, default_value = "WebApp")]
         app: String,
         /// The application's quiescence deadline (ms).
