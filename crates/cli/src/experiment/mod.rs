@@ -4,13 +4,13 @@
 //! request's latency (`requests.csv`), the updates' answers (`updates.csv`,
 //! `answers.txt`), a response-time plot (`latency.svg`) and the server's log, and prints
 //! latency percentiles in the second around each update next to the second before it.
+//! Updates are delivered by running `espell patch`, exactly as a user would.
 
 pub mod pauses;
 pub mod plot;
 pub mod stats;
 
 use crate::workload::{run_user, Sample, UserReport};
-use espell_chester::protocol::{Kind, Request};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -176,16 +176,11 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
     if opts.clients == 0 {
         return Err("--clients must be at least 1".into());
     }
-    let scripts: Vec<(Step, String)> = opts
-        .steps
-        .iter()
-        .map(|s| match s {
-            Step::Apply(p) | Step::DryRun(p) => std::fs::read_to_string(p)
-                .map(|text| (s.clone(), text))
-                .map_err(|e| format!("cannot read {}: {e}", p.display())),
-            Step::Revert => Ok((Step::Revert, String::new())),
-        })
-        .collect::<Result<_, _>>()?;
+    for step in &opts.steps {
+        if let Step::Apply(p) | Step::DryRun(p) = step {
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        }
+    }
     std::fs::create_dir_all(&opts.out).map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
     let socket = std::env::temp_dir().join(format!("espell-experiment-{}.sock", std::process::id()));
     let total = (opts.every * (opts.steps.len() as u32 + 1)).max(opts.duration.unwrap_or_default());
@@ -202,9 +197,9 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
 
     let mut updates = Vec::new();
     let mut committed: Vec<(String, String)> = Vec::new();
-    for (i, (step, script)) in scripts.iter().enumerate() {
+    for (i, step) in opts.steps.iter().enumerate() {
         sleep_until(t0 + opts.every * (i as u32 + 1));
-        updates.push(deliver(&socket, step, script, opts.in_place, t0, &mut committed));
+        updates.push(deliver(&socket, step, opts.in_place, t0, &mut committed));
     }
     sleep_until(t0 + total);
     let gc = gc_line(&socket);
@@ -322,34 +317,44 @@ fn start_server(opts: &Options, socket: &Path, total: Duration) -> Result<(Serve
     Ok((server, addr))
 }
 
-/// Asks for the application's digest.
-fn state(socket: &Path) -> String {
-    let request = Request {
-        kind: Kind::State,
-        file: String::new(),
-        script: String::new(),
+/// Runs `espell patch --to SOCKET args...` (the very command a user runs) and answers
+/// what it printed.
+fn patch(socket: &Path, args: &[&str]) -> String {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return format!("error: cannot find the espell binary: {e}\n"),
     };
-    match espell_chester::client::send(socket, &request) {
-        // The garbage collector's line changes by itself: it is not part of the state.
-        Ok(reply) => reply
-            .trim_start_matches("state: ")
-            .lines()
-            .filter(|l| !l.starts_with("gc: "))
-            .map(|l| format!("{l}\n"))
-            .collect(),
-        Err(e) => format!("error: {e}\n"),
+    match Command::new(exe)
+        .arg("patch")
+        .arg("--to")
+        .arg(socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(out) if !out.stdout.is_empty() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => format!("error: {}\n", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => format!("error: cannot run espell patch: {e}\n"),
     }
+}
+
+/// Asks for the application's digest (`espell patch --state`).
+fn state(socket: &Path) -> String {
+    // The garbage collector's line changes by itself: it is not part of the state.
+    patch(socket, &["--state"])
+        .trim_start_matches("state: ")
+        .lines()
+        .filter(|l| !l.starts_with("gc: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// The application's garbage-collection line (`gc: ...`), if it answers.
 fn gc_line(socket: &Path) -> Option<String> {
-    let request = Request {
-        kind: Kind::State,
-        file: String::new(),
-        script: String::new(),
-    };
-    let reply = espell_chester::client::send(socket, &request).ok()?;
-    reply.lines().find(|l| l.starts_with("gc: ")).map(str::to_string)
+    patch(socket, &["--state"])
+        .lines()
+        .find(|l| l.starts_with("gc: "))
+        .map(str::to_string)
 }
 
 /// The summary line of a state answer.
@@ -380,25 +385,23 @@ fn restored(before: &str, after: &str) -> (bool, Vec<String>) {
 fn deliver(
     socket: &Path,
     step: &Step,
-    script: &str,
     in_place: bool,
     t0: Instant,
     committed: &mut Vec<(String, String)>,
 ) -> UpdateRecord {
     let state_before = state(socket);
-    let (kind, file) = match step {
-        Step::Apply(p) if in_place => (Kind::InPlace, p.display().to_string()),
-        Step::Apply(p) => (Kind::Apply, p.display().to_string()),
-        Step::DryRun(p) => (Kind::DryRun, p.display().to_string()),
-        Step::Revert => (Kind::Revert, "revert".into()),
+    let file = match step {
+        Step::Apply(p) | Step::DryRun(p) => p.display().to_string(),
+        Step::Revert => String::new(),
     };
-    let request = Request {
-        kind,
-        file,
-        script: script.to_string(),
+    let args: Vec<&str> = match step {
+        Step::Apply(_) if in_place => vec!["--in-place", &file],
+        Step::Apply(_) => vec![&file],
+        Step::DryRun(_) => vec!["--dry-run", &file],
+        Step::Revert => vec!["--revert"],
     };
     let sent_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    let answer = espell_chester::client::send(socket, &request).unwrap_or_else(|e| format!("error: {e}\n"));
+    let answer = patch(socket, &args);
     let answered_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let state_after = state(socket);
     let status = answer
