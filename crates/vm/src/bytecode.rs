@@ -114,6 +114,190 @@ pub enum Op {
     ReturnSelf,
     /// Return the top from the home method of the current block.
     ReturnNonLocal,
+    // Superinstructions (ADR 0007). Each replaces the first instruction of a sequence and
+    // leaves the rest in place: its fast path does the whole sequence and jumps past it; its
+    // slow path does only the replaced instruction and goes on with the next, unfused one.
+    // So pcs, line tables, fallbacks and contexts see the unfused code.
+    /// `PushLocal a; PushLocal b`.
+    PushLocal2(u16, u16),
+    /// `PushNil; PopLocal n`: local `n` := nil.
+    NilToLocal(u16),
+    /// `PushNil; Pop`: nothing.
+    PushNilPop,
+    /// `PushLocal n; At k`: `top at: local n` inline when `At` would be.
+    AtLocal(u16),
+    /// `PushLocal b; Add k`: `top + local b` on the fast path.
+    AddL(u16),
+    /// `PushInt n; Add k`: `top + n` on the fast path.
+    AddI(i32),
+    /// `PushLocal a; PushLocal b; Add k`: `local a + local b` on the fast path.
+    AddLL(u16, u16),
+    /// `PushLocal a; PushInt n; Add k`: `local a + n` on the fast path.
+    AddLI(u16, i32),
+    /// `PushLocal b; Sub k`: `top - local b` on the fast path.
+    SubL(u16),
+    /// `PushInt n; Sub k`: `top - n` on the fast path.
+    SubI(i32),
+    /// `PushLocal a; PushLocal b; Sub k`: `local a - local b` on the fast path.
+    SubLL(u16, u16),
+    /// `PushLocal a; PushInt n; Sub k`: `local a - n` on the fast path.
+    SubLI(u16, i32),
+    /// `PushLocal b; Mul k`: `top * local b` on the fast path.
+    MulL(u16),
+    /// `PushInt n; Mul k`: `top * n` on the fast path.
+    MulI(i32),
+    /// `PushLocal a; PushLocal b; Mul k`: `local a * local b` on the fast path.
+    MulLL(u16, u16),
+    /// `PushLocal a; PushInt n; Mul k`: `local a * n` on the fast path.
+    MulLI(u16, i32),
+    /// `PushLocal b; Lt k`: `top < local b` on the fast path.
+    LtL(u16),
+    /// `PushInt n; Lt k`: `top < n` on the fast path.
+    LtI(i32),
+    /// `PushLocal a; PushLocal b; Lt k`: `local a < local b` on the fast path.
+    LtLL(u16, u16),
+    /// `PushLocal a; PushInt n; Lt k`: `local a < n` on the fast path.
+    LtLI(u16, i32),
+    /// `PushLocal b; Gt k`: `top > local b` on the fast path.
+    GtL(u16),
+    /// `PushInt n; Gt k`: `top > n` on the fast path.
+    GtI(i32),
+    /// `PushLocal a; PushLocal b; Gt k`: `local a > local b` on the fast path.
+    GtLL(u16, u16),
+    /// `PushLocal a; PushInt n; Gt k`: `local a > n` on the fast path.
+    GtLI(u16, i32),
+    /// `PushLocal b; Le k`: `top <= local b` on the fast path.
+    LeL(u16),
+    /// `PushInt n; Le k`: `top <= n` on the fast path.
+    LeI(i32),
+    /// `PushLocal a; PushLocal b; Le k`: `local a <= local b` on the fast path.
+    LeLL(u16, u16),
+    /// `PushLocal a; PushInt n; Le k`: `local a <= n` on the fast path.
+    LeLI(u16, i32),
+    /// `PushLocal b; Ge k`: `top >= local b` on the fast path.
+    GeL(u16),
+    /// `PushInt n; Ge k`: `top >= n` on the fast path.
+    GeI(i32),
+    /// `PushLocal a; PushLocal b; Ge k`: `local a >= local b` on the fast path.
+    GeLL(u16, u16),
+    /// `PushLocal a; PushInt n; Ge k`: `local a >= n` on the fast path.
+    GeLI(u16, i32),
+    /// `PushLocal b; Eq k`: `top = local b` on the fast path.
+    EqL(u16),
+    /// `PushInt n; Eq k`: `top = n` on the fast path.
+    EqI(i32),
+    /// `PushLocal a; PushLocal b; Eq k`: `local a = local b` on the fast path.
+    EqLL(u16, u16),
+    /// `PushLocal a; PushInt n; Eq k`: `local a = n` on the fast path.
+    EqLI(u16, i32),
+    /// `PushLocal b; Ne k`: `top ~= local b` on the fast path.
+    NeL(u16),
+    /// `PushInt n; Ne k`: `top ~= n` on the fast path.
+    NeI(i32),
+    /// `PushLocal a; PushLocal b; Ne k`: `local a ~= local b` on the fast path.
+    NeLL(u16, u16),
+    /// `PushLocal a; PushInt n; Ne k`: `local a ~= n` on the fast path.
+    NeLI(u16, i32),
+}
+
+// Instructions stay 8 bytes (one load per dispatch).
+const _: () = assert!(std::mem::size_of::<Op>() == 8);
+
+/// The binary operator of a special arithmetic or comparison instruction.
+fn bin_kind(op: &Op) -> Option<usize> {
+    Some(match op {
+        Op::Add(_) => 0,
+        Op::Sub(_) => 1,
+        Op::Mul(_) => 2,
+        Op::Lt(_) => 3,
+        Op::Gt(_) => 4,
+        Op::Le(_) => 5,
+        Op::Ge(_) => 6,
+        Op::Eq(_) => 7,
+        Op::Ne(_) => 8,
+        _ => return None,
+    })
+}
+
+/// Rewrites `ops` with superinstructions (see `Op::PushLocal2`): the first instruction of
+/// each recognized sequence is replaced, the others stay where they are. Jump targets,
+/// instruction count, line table and fallbacks are unchanged.
+pub fn fuse(ops: &mut [Op]) {
+    type Fused = [fn(u16) -> Op; 9];
+    type FusedI = [fn(i32) -> Op; 9];
+    type FusedLL = [fn(u16, u16) -> Op; 9];
+    type FusedLI = [fn(u16, i32) -> Op; 9];
+    const L: Fused = [
+        Op::AddL,
+        Op::SubL,
+        Op::MulL,
+        Op::LtL,
+        Op::GtL,
+        Op::LeL,
+        Op::GeL,
+        Op::EqL,
+        Op::NeL,
+    ];
+    const I: FusedI = [
+        Op::AddI,
+        Op::SubI,
+        Op::MulI,
+        Op::LtI,
+        Op::GtI,
+        Op::LeI,
+        Op::GeI,
+        Op::EqI,
+        Op::NeI,
+    ];
+    const LL: FusedLL = [
+        Op::AddLL,
+        Op::SubLL,
+        Op::MulLL,
+        Op::LtLL,
+        Op::GtLL,
+        Op::LeLL,
+        Op::GeLL,
+        Op::EqLL,
+        Op::NeLL,
+    ];
+    const LI: FusedLI = [
+        Op::AddLI,
+        Op::SubLI,
+        Op::MulLI,
+        Op::LtLI,
+        Op::GtLI,
+        Op::LeLI,
+        Op::GeLI,
+        Op::EqLI,
+        Op::NeLI,
+    ];
+    let original = ops.to_vec();
+    for i in 0..original.len() {
+        let next = original.get(i + 1);
+        let third = original.get(i + 2).and_then(bin_kind);
+        ops[i] = match (original[i], next) {
+            (Op::PushLocal(a), Some(&Op::PushLocal(b))) => match third {
+                Some(k) => LL[k](a, b),
+                None => Op::PushLocal2(a, b),
+            },
+            (Op::PushLocal(a), Some(&Op::PushInt(n))) => match third {
+                Some(k) => LI[k](a, n),
+                None => continue,
+            },
+            (Op::PushLocal(b), Some(&Op::At(_))) => Op::AtLocal(b),
+            (Op::PushLocal(b), Some(op)) => match bin_kind(op) {
+                Some(k) => L[k](b),
+                None => continue,
+            },
+            (Op::PushInt(n), Some(op)) => match bin_kind(op) {
+                Some(k) => I[k](n),
+                None => continue,
+            },
+            (Op::PushNil, Some(&Op::PopLocal(n))) => Op::NilToLocal(n),
+            (Op::PushNil, Some(&Op::Pop)) => Op::PushNilPop,
+            _ => continue,
+        };
+    }
 }
 
 /// Length of the generic test a `ForTestBy` skips.

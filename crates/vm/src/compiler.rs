@@ -475,8 +475,9 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.f().fallbacks[k].resume = at;
             }
         }
-        let f = self.funcs.pop().expect("function");
+        let mut f = self.funcs.pop().expect("function");
         let scope = self.scopes.pop().expect("function scope");
+        crate::bytecode::fuse(&mut f.ops);
         Code {
             caches: (0..f.caches).map(|_| Cell::new(InlineCache::default())).collect(),
             ops: f.ops.into_boxed_slice(),

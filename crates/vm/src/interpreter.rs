@@ -42,6 +42,65 @@ fn float_pair(a: Value, b: Value) -> Option<(f64, f64)> {
     Some((a.double_unchecked(), y))
 }
 
+/// The binary operators with inline fast paths, in the order of `Selectors::binops`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bin {
+    Add,
+    Sub,
+    Mul,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    Eq,
+    Ne,
+}
+
+/// `a op b` for `+ - *` on SmallIntegers and immediate Doubles (see `float_pair`); `None`
+/// when the operands need a real send. `op` is a constant at every call site.
+#[inline(always)]
+fn arith(space: &mut Space, op: Bin, a: Value, b: Value) -> Option<Value> {
+    if a.is_small() && b.is_small() {
+        let (x, y) = (a.small_unchecked(), b.small_unchecked());
+        return Some(match op {
+            Bin::Add => space.new_int(x + y),
+            Bin::Sub => space.new_int(x - y),
+            _ => match x.checked_mul(y) {
+                Some(p) => space.new_int(p),
+                None => space.new_bigint(num_bigint::BigInt::from(x) * num_bigint::BigInt::from(y)),
+            },
+        });
+    }
+    let (x, y) = float_pair(a, b)?;
+    Some(space.new_double(match op {
+        Bin::Add => x + y,
+        Bin::Sub => x - y,
+        _ => x * y,
+    }))
+}
+
+/// `a op b` for the comparisons on SmallIntegers and immediate Doubles; `None` when the
+/// operands need a real send.
+#[inline(always)]
+fn compare(op: Bin, a: Value, b: Value) -> Option<bool> {
+    #[inline(always)]
+    fn cmp<T: PartialOrd>(op: Bin, x: T, y: T) -> bool {
+        match op {
+            Bin::Lt => x < y,
+            Bin::Gt => x > y,
+            Bin::Le => x <= y,
+            Bin::Ge => x >= y,
+            Bin::Eq => x == y,
+            _ => x != y,
+        }
+    }
+    if a.is_small() && b.is_small() {
+        return Some(cmp(op, a.small_unchecked(), b.small_unchecked()));
+    }
+    let (x, y) = float_pair(a, b)?;
+    Some(cmp(op, x, y))
+}
+
 /// Entries of the global method lookup cache (a power of two).
 const LOOKUP_CACHE_SIZE: usize = 2048;
 
@@ -1042,25 +1101,98 @@ impl Interp {
                 }
             };
         }
-        macro_rules! int_binop {
-            ($index:expr, $cache:expr, |$a:ident, $b:ident| $small:expr, |$x:ident, $y:ident| $dbl:expr) => {{
-                let ($a, $b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
-                if $a.is_small() && $b.is_small() {
-                    let ($a, $b) = ($a.small_unchecked(), $b.small_unchecked());
-                    let r: Value = $small;
-                    unsafe {
+        // A comparison's Boolean `r`, computed inline: when the instruction at `next` is a
+        // conditional jump (the usual case: `ifTrue:`, `whileTrue:`, `and:`), take it or fall
+        // past it without materializing the Boolean; otherwise push it and go on at `next`.
+        macro_rules! branch {
+            ($r:expr, $next:expr) => {{
+                let (r, next): (bool, usize) = ($r, $next);
+                match unsafe { &(*code).ops }[next] {
+                    Op::JumpIfFalse(t) => pc = if r { next + 1 } else { t as usize },
+                    Op::JumpIfTrue(t) => pc = if r { t as usize } else { next + 1 },
+                    _ => {
+                        push!(self.space.boolean(r));
+                        pc = next;
+                    }
+                }
+            }};
+        }
+        // `+ - *` on the two topmost values; a send through cache `k` if not inline.
+        macro_rules! arith_op {
+            ($bin:expr, $k:expr) => {{
+                let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                match arith(&mut self.space, $bin, a, b) {
+                    Some(r) => unsafe {
                         sp = sp.sub(1);
                         sp.sub(1).write(r);
+                    },
+                    None => {
+                        let c = unsafe { &*code };
+                        call!(self.binop_fallback($bin as usize, &c.caches[$k as usize]))
                     }
-                } else if let Some(($x, $y)) = float_pair($a, $b) {
-                    let r: Value = $dbl;
-                    unsafe {
-                        sp = sp.sub(1);
-                        sp.sub(1).write(r);
+                }
+            }};
+        }
+        macro_rules! cmp_op {
+            ($bin:expr, $k:expr) => {{
+                let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                match compare($bin, a, b) {
+                    Some(r) => {
+                        unsafe { sp = sp.sub(2) };
+                        branch!(r, pc);
                     }
-                } else {
-                    let c = unsafe { &*code };
-                    call!(self.binop_fallback($index, &c.caches[$cache as usize]));
+                    None => {
+                        let c = unsafe { &*code };
+                        call!(self.binop_fallback($bin as usize, &c.caches[$k as usize]))
+                    }
+                }
+            }};
+        }
+        // Superinstructions (`bytecode::fuse`): `$b` replaced the push of the right operand
+        // (fast path: skip the operator after it); `$a`/`$b` replaced both pushes (skip
+        // both). Slow path: just the replaced push; the unfused instructions follow.
+        macro_rules! arith_top {
+            ($bin:expr, $b:expr) => {{
+                let (a, b) = (top!(), $b);
+                match arith(&mut self.space, $bin, a, b) {
+                    Some(r) => {
+                        unsafe { sp.sub(1).write(r) };
+                        pc += 1;
+                    }
+                    None => push!(b),
+                }
+            }};
+        }
+        macro_rules! cmp_top {
+            ($bin:expr, $b:expr) => {{
+                let (a, b) = (top!(), $b);
+                match compare($bin, a, b) {
+                    Some(r) => {
+                        unsafe { sp = sp.sub(1) };
+                        branch!(r, pc + 1);
+                    }
+                    None => push!(b),
+                }
+            }};
+        }
+        macro_rules! arith_pair {
+            ($bin:expr, $a:expr, $b:expr) => {{
+                let a = local!($a);
+                match arith(&mut self.space, $bin, a, $b) {
+                    Some(r) => {
+                        push!(r);
+                        pc += 2;
+                    }
+                    None => push!(a),
+                }
+            }};
+        }
+        macro_rules! cmp_pair {
+            ($bin:expr, $a:expr, $b:expr) => {{
+                let a = local!($a);
+                match compare($bin, a, $b) {
+                    Some(r) => branch!(r, pc + 2),
+                    None => push!(a),
                 }
             }};
         }
@@ -1203,37 +1335,75 @@ impl Interp {
                         Some(start)
                     ));
                 }
-                Op::Add(k) => int_binop!(0, k, |a, b| self.space.new_int(a + b), |x, y| self
-                    .space
-                    .new_double(x + y)),
-                Op::Sub(k) => int_binop!(1, k, |a, b| self.space.new_int(a - b), |x, y| self
-                    .space
-                    .new_double(x - y)),
-                Op::Mul(k) => int_binop!(
-                    2,
-                    k,
-                    |a, b| match a.checked_mul(b) {
-                        Some(p) => self.space.new_int(p),
-                        None => self
-                            .space
-                            .new_bigint(num_bigint::BigInt::from(a) * num_bigint::BigInt::from(b)),
-                    },
-                    |x, y| self.space.new_double(x * y)
-                ),
-                Op::Lt(k) => int_binop!(3, k, |a, b| self.space.boolean(a < b), |x, y| self.space.boolean(x < y)),
-                Op::Gt(k) => int_binop!(4, k, |a, b| self.space.boolean(a > b), |x, y| self.space.boolean(x > y)),
-                Op::Le(k) => int_binop!(5, k, |a, b| self.space.boolean(a <= b), |x, y| self
-                    .space
-                    .boolean(x <= y)),
-                Op::Ge(k) => int_binop!(6, k, |a, b| self.space.boolean(a >= b), |x, y| self
-                    .space
-                    .boolean(x >= y)),
-                Op::Ne(k) => int_binop!(8, k, |a, b| self.space.boolean(a != b), |x, y| self
-                    .space
-                    .boolean(x != y)),
-                Op::Eq(k) => int_binop!(7, k, |a, b| self.space.boolean(a == b), |x, y| self
-                    .space
-                    .boolean(x == y)),
+                Op::Add(k) => arith_op!(Bin::Add, k),
+                Op::Sub(k) => arith_op!(Bin::Sub, k),
+                Op::Mul(k) => arith_op!(Bin::Mul, k),
+                Op::Lt(k) => cmp_op!(Bin::Lt, k),
+                Op::Gt(k) => cmp_op!(Bin::Gt, k),
+                Op::Le(k) => cmp_op!(Bin::Le, k),
+                Op::Ge(k) => cmp_op!(Bin::Ge, k),
+                Op::Eq(k) => cmp_op!(Bin::Eq, k),
+                Op::Ne(k) => cmp_op!(Bin::Ne, k),
+                Op::AddL(b) => arith_top!(Bin::Add, local!(b)),
+                Op::AddI(n) => arith_top!(Bin::Add, Value::small(n as i64)),
+                Op::AddLL(a, b) => arith_pair!(Bin::Add, a, local!(b)),
+                Op::AddLI(a, n) => arith_pair!(Bin::Add, a, Value::small(n as i64)),
+                Op::SubL(b) => arith_top!(Bin::Sub, local!(b)),
+                Op::SubI(n) => arith_top!(Bin::Sub, Value::small(n as i64)),
+                Op::SubLL(a, b) => arith_pair!(Bin::Sub, a, local!(b)),
+                Op::SubLI(a, n) => arith_pair!(Bin::Sub, a, Value::small(n as i64)),
+                Op::MulL(b) => arith_top!(Bin::Mul, local!(b)),
+                Op::MulI(n) => arith_top!(Bin::Mul, Value::small(n as i64)),
+                Op::MulLL(a, b) => arith_pair!(Bin::Mul, a, local!(b)),
+                Op::MulLI(a, n) => arith_pair!(Bin::Mul, a, Value::small(n as i64)),
+                Op::LtL(b) => cmp_top!(Bin::Lt, local!(b)),
+                Op::LtI(n) => cmp_top!(Bin::Lt, Value::small(n as i64)),
+                Op::LtLL(a, b) => cmp_pair!(Bin::Lt, a, local!(b)),
+                Op::LtLI(a, n) => cmp_pair!(Bin::Lt, a, Value::small(n as i64)),
+                Op::GtL(b) => cmp_top!(Bin::Gt, local!(b)),
+                Op::GtI(n) => cmp_top!(Bin::Gt, Value::small(n as i64)),
+                Op::GtLL(a, b) => cmp_pair!(Bin::Gt, a, local!(b)),
+                Op::GtLI(a, n) => cmp_pair!(Bin::Gt, a, Value::small(n as i64)),
+                Op::LeL(b) => cmp_top!(Bin::Le, local!(b)),
+                Op::LeI(n) => cmp_top!(Bin::Le, Value::small(n as i64)),
+                Op::LeLL(a, b) => cmp_pair!(Bin::Le, a, local!(b)),
+                Op::LeLI(a, n) => cmp_pair!(Bin::Le, a, Value::small(n as i64)),
+                Op::GeL(b) => cmp_top!(Bin::Ge, local!(b)),
+                Op::GeI(n) => cmp_top!(Bin::Ge, Value::small(n as i64)),
+                Op::GeLL(a, b) => cmp_pair!(Bin::Ge, a, local!(b)),
+                Op::GeLI(a, n) => cmp_pair!(Bin::Ge, a, Value::small(n as i64)),
+                Op::EqL(b) => cmp_top!(Bin::Eq, local!(b)),
+                Op::EqI(n) => cmp_top!(Bin::Eq, Value::small(n as i64)),
+                Op::EqLL(a, b) => cmp_pair!(Bin::Eq, a, local!(b)),
+                Op::EqLI(a, n) => cmp_pair!(Bin::Eq, a, Value::small(n as i64)),
+                Op::NeL(b) => cmp_top!(Bin::Ne, local!(b)),
+                Op::NeI(n) => cmp_top!(Bin::Ne, Value::small(n as i64)),
+                Op::NeLL(a, b) => cmp_pair!(Bin::Ne, a, local!(b)),
+                Op::NeLI(a, n) => cmp_pair!(Bin::Ne, a, Value::small(n as i64)),
+                Op::PushLocal2(a, b) => {
+                    push!(local!(a));
+                    push!(local!(b));
+                    pc += 1;
+                }
+                Op::NilToLocal(n) => {
+                    set_local!(n, self.space.nil());
+                    pc += 1;
+                }
+                Op::PushNilPop => pc += 1,
+                Op::AtLocal(b) => {
+                    let (r, i) = (top!(), local!(b));
+                    let inline = match c.ops[pc] {
+                        Op::At(k) => self.array_at(r, i, &c.caches[k as usize]),
+                        _ => None,
+                    };
+                    match inline {
+                        Some(v) => {
+                            unsafe { sp.sub(1).write(v) };
+                            pc += 1;
+                        }
+                        None => push!(i),
+                    }
+                }
                 Op::At(k) => {
                     let (r, i) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                     match self.array_at(r, i, &c.caches[k as usize]) {
@@ -1250,9 +1420,15 @@ impl Interp {
                 Op::AtPut(k) => {
                     let (r, i, v) = unsafe { (sp.sub(3).read(), sp.sub(2).read(), sp.sub(1).read()) };
                     if self.array_at_put(r, i, v, &c.caches[k as usize]) {
-                        unsafe {
-                            sp = sp.sub(2);
-                            sp.sub(1).write(v);
+                        if let Op::Pop = c.ops[pc] {
+                            // `a at: i put: v.` as a statement: the answer is dropped.
+                            unsafe { sp = sp.sub(3) };
+                            pc += 1;
+                        } else {
+                            unsafe {
+                                sp = sp.sub(2);
+                                sp.sub(1).write(v);
+                            }
                         }
                     } else {
                         let sel = self.sel.at_put;
