@@ -1196,6 +1196,24 @@ impl Interp {
                 }
             }};
         }
+        // An ordinary return to a caller above `base` (what `return_from_frame` does for a
+        // frame whose answer is pushed): pop the frame and resume the caller.
+        macro_rules! fast_return {
+            ($v:expr) => {{
+                let n = self.frames.len();
+                if n > base + 1 && self.frames[n - 1].on_return == OnReturn::Push {
+                    // SAFETY: frames are `Copy`; the popped one needs no drop.
+                    unsafe { self.frames.set_len(n - 1) };
+                    let f = &self.frames[n - 2];
+                    code = f.code;
+                    pc = f.pc as usize;
+                    sp = fp;
+                    push!($v);
+                    fp = unsafe { self.stack.as_mut_ptr().add(f.bp as usize) };
+                    continue;
+                }
+            }};
+        }
         load!();
         loop {
             let c = unsafe { &*code };
@@ -1299,14 +1317,57 @@ impl Interp {
                     let rcv = unsafe { sp.sub(argc as usize + 1).read() };
                     if ic.epoch == self.space.epoch && ic.class == self.space.class_of(rcv) {
                         let m = unsafe { &*ic.method };
-                        if let (None, Some(t)) = (m.primitive, m.code.trivial) {
-                            let arg = if argc > 0 { top!() } else { rcv };
-                            if let Some(v) = self.trivial_value(t, rcv, arg) {
-                                unsafe {
-                                    sp = sp.sub(argc as usize);
-                                    sp.sub(1).write(v);
+                        if m.primitive.is_none() {
+                            let mc: &Code = &m.code;
+                            if let Some(t) = mc.trivial {
+                                let arg = if argc > 0 { top!() } else { rcv };
+                                if let Some(v) = self.trivial_value(t, rcv, arg) {
+                                    unsafe {
+                                        sp = sp.sub(argc as usize);
+                                        sp.sub(1).write(v);
+                                    }
+                                    continue;
                                 }
-                                continue;
+                            } else if mc.num_args == argc as u16 && mc.env_size == 0 {
+                                // An ordinary method activation, straight from the loop (what
+                                // `send`, `invoke` and `activate` do for it, minus the checks
+                                // already made). Anything unusual takes the general path.
+                                let stack_base = self.stack.as_mut_ptr();
+                                let len = unsafe { sp.offset_from(stack_base) } as usize;
+                                let temps = mc.num_temps as usize;
+                                let depth = self.frames.len();
+                                if depth < self.max_depth
+                                    && len + temps + mc.ops.len() + STACK_SLACK <= self.stack.capacity()
+                                    && len + temps + mc.ops.len() <= MAX_STACK_SLOTS
+                                {
+                                    self.frames[depth - 1].pc = pc as u32;
+                                    let nil = self.space.nil();
+                                    for _ in 0..temps {
+                                        push!(nil);
+                                    }
+                                    let serial = self.next_serial;
+                                    self.next_serial += 1;
+                                    let bp = len - 1 - argc as usize;
+                                    code = Rc::as_ptr(&m.code);
+                                    self.frames.push(Frame {
+                                        code,
+                                        method: ic.method_value,
+                                        closure: nil,
+                                        pc: 0,
+                                        bp: bp as u32,
+                                        env: nil,
+                                        serial,
+                                        home: HomeRef {
+                                            process: self.scheduler.active as u32,
+                                            depth: depth as u32,
+                                            serial,
+                                        },
+                                        on_return: OnReturn::Push,
+                                    });
+                                    pc = 0;
+                                    fp = unsafe { stack_base.add(bp) };
+                                    continue;
+                                }
                             }
                         }
                     }
@@ -1553,11 +1614,13 @@ impl Interp {
                 }
                 Op::ReturnTop => {
                     let v = pop!();
+                    fast_return!(v);
                     sync!();
                     flow!(self.return_from_frame(v, base));
                 }
                 Op::ReturnSelf => {
                     let v = receiver!();
+                    fast_return!(v);
                     sync!();
                     flow!(self.return_from_frame(v, base));
                 }
