@@ -321,17 +321,59 @@ pub fn special_selector(op: &Op) -> Option<&'static str> {
     })
 }
 
-/// An inline cache entry: valid while the space's epoch equals `epoch`.
+/// An inline cache: up to two (class → method) entries, valid while the space's epoch
+/// equals `epoch` (a send site that sees two receiver classes, like `isNil` on a list cell
+/// or nil, hits in both).
 #[derive(Clone, Copy)]
 pub struct InlineCache {
-    /// The receiver class this entry is for.
+    /// The receiver class of the first entry.
     pub class: Value,
     /// The space epoch when it was filled (0 = empty).
     pub epoch: u32,
-    /// The method found.
+    /// The method found for `class`.
     pub method: *const Method,
-    /// The method object (a Method or Primitive) found.
+    /// The method object (a Method or Primitive) found for `class`.
     pub method_value: Value,
+    /// The receiver class of the second entry (`Value::small(0)` = none).
+    pub class2: Value,
+    /// The method found for `class2`.
+    pub method2: *const Method,
+    /// The method object found for `class2`.
+    pub method_value2: Value,
+}
+
+impl InlineCache {
+    /// The method and method object cached for `class` in epoch `epoch`, if any.
+    #[inline(always)]
+    pub fn lookup(&self, class: Value, epoch: u32) -> Option<(*const Method, Value)> {
+        if self.epoch != epoch {
+            None
+        } else if self.class == class {
+            Some((self.method, self.method_value))
+        } else if self.class2 == class {
+            Some((self.method2, self.method_value2))
+        } else {
+            None
+        }
+    }
+
+    /// Records `method` for `class` in epoch `epoch`: a stale cache starts over; a cache
+    /// with one entry for another class gets a second one (which a third class replaces).
+    pub fn fill(&mut self, class: Value, epoch: u32, method: *const Method, method_value: Value) {
+        if self.epoch == epoch && self.class != class {
+            self.class2 = class;
+            self.method2 = method;
+            self.method_value2 = method_value;
+        } else {
+            *self = InlineCache {
+                class,
+                epoch,
+                method,
+                method_value,
+                ..InlineCache::default()
+            };
+        }
+    }
 }
 
 impl Default for InlineCache {
@@ -341,6 +383,9 @@ impl Default for InlineCache {
             epoch: 0,
             method: std::ptr::null(),
             method_value: Value::small(0),
+            class2: Value::small(0),
+            method2: std::ptr::null(),
+            method_value2: Value::small(0),
         }
     }
 }

@@ -397,10 +397,8 @@ impl Interp {
             None => self.space.class_of(rcv),
         };
         if let Some(cache) = cache {
-            let e = cache.get();
-            if e.class == class && e.epoch == self.space.epoch {
-                let m = unsafe { &*e.method };
-                return self.invoke(m, e.method_value, argc);
+            if let Some((m, mv)) = cache.get().lookup(class, self.space.epoch) {
+                return self.invoke(unsafe { &*m }, mv, argc);
             }
         }
         let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 2) as usize & (LOOKUP_CACHE_SIZE - 1);
@@ -426,12 +424,9 @@ impl Interp {
         match found {
             Some((m, mv)) => {
                 if let Some(cache) = cache {
-                    cache.set(InlineCache {
-                        class,
-                        epoch: self.space.epoch,
-                        method: m,
-                        method_value: mv,
-                    });
+                    let mut e = cache.get();
+                    e.fill(class, self.space.epoch, m, mv);
+                    cache.set(e);
                 }
                 // The method object is alive: a class holds it, and the epoch check above
                 // guarantees no collection freed it since it was cached.
@@ -986,6 +981,9 @@ impl Interp {
     #[allow(unused_assignments)]
     fn run_loop(&mut self, base: usize) -> Result<Value, VmError> {
         let mut code: *const Code;
+        // The code's instructions, fetched without bounds checks: every code unit ends in a
+        // return or a jump (`CopyBack`), and jumps and superinstruction skips stay inside it.
+        let mut ops: *const Op;
         let mut pc: usize;
         let mut sp: *mut Value;
         let mut fp: *mut Value;
@@ -993,6 +991,7 @@ impl Interp {
             () => {{
                 let f = self.frames.last().expect("frame");
                 code = f.code;
+                ops = unsafe { (*code).ops.as_ptr() };
                 pc = f.pc as usize;
                 let stack_base = self.stack.as_mut_ptr();
                 // SAFETY: bp and len are within the stack vector.
@@ -1206,6 +1205,7 @@ impl Interp {
                     unsafe { self.frames.set_len(n - 1) };
                     let f = &self.frames[n - 2];
                     code = f.code;
+                    ops = unsafe { (*code).ops.as_ptr() };
                     pc = f.pc as usize;
                     sp = fp;
                     push!($v);
@@ -1217,7 +1217,8 @@ impl Interp {
         load!();
         loop {
             let c = unsafe { &*code };
-            let op = c.ops[pc];
+            debug_assert!(pc < c.ops.len());
+            let op = unsafe { *ops.add(pc) };
             pc += 1;
             match op {
                 Op::PushSelf => push!(receiver!()),
@@ -1313,13 +1314,21 @@ impl Interp {
                     safepoint!(1);
                     // A frameless (trivial) method found through a warm inline cache runs
                     // right here, without leaving the loop.
-                    let ic = c.caches[cache as usize].get();
                     let rcv = unsafe { sp.sub(argc as usize + 1).read() };
-                    if ic.epoch == self.space.epoch && ic.class == self.space.class_of(rcv) {
-                        let m = unsafe { &*ic.method };
+                    let hit = c.caches[cache as usize]
+                        .get()
+                        .lookup(self.space.class_of(rcv), self.space.epoch);
+                    if let Some((m, method_value)) = hit {
+                        let m = unsafe { &*m };
                         if m.primitive.is_none() {
                             let mc: &Code = &m.code;
-                            if let Some(t) = mc.trivial {
+                            if let (Some(Trivial::Getter(i)), true) = (mc.trivial, rcv.is_object()) {
+                                // Getters first, without a second dispatch on the kind.
+                                if let Some(&v) = self.space.heap.get(rcv).fields.get(i as usize) {
+                                    unsafe { sp.sub(1).write(v) };
+                                    continue;
+                                }
+                            } else if let Some(t) = mc.trivial {
                                 let arg = if argc > 0 { top!() } else { rcv };
                                 if let Some(v) = self.trivial_value(t, rcv, arg) {
                                     unsafe {
@@ -1349,9 +1358,10 @@ impl Interp {
                                     self.next_serial += 1;
                                     let bp = len - 1 - argc as usize;
                                     code = Rc::as_ptr(&m.code);
+                                    ops = mc.ops.as_ptr();
                                     self.frames.push(Frame {
                                         code,
-                                        method: ic.method_value,
+                                        method: method_value,
                                         closure: nil,
                                         pc: 0,
                                         bp: bp as u32,
