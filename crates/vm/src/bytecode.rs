@@ -486,6 +486,8 @@ pub enum FastPrim {
     ArrayAt,
     /// `Array>>at:put:`.
     ArrayAtPut,
+    /// `value`, `value:`, `value:with:` and `value:with:with:` of the Block classes.
+    BlockValue,
 }
 
 impl FastPrim {
@@ -494,6 +496,10 @@ impl FastPrim {
         match (class_name, selector) {
             ("Array", "at:") => FastPrim::ArrayAt,
             ("Array", "at:put:") => FastPrim::ArrayAtPut,
+            (
+                "Block" | "Block1" | "Block2" | "Block3" | "Block4",
+                "value" | "value:" | "value:with:" | "value:with:with:",
+            ) => FastPrim::BlockValue,
             _ => FastPrim::None,
         }
     }

@@ -1214,6 +1214,54 @@ impl Interp {
                 }
             }};
         }
+        // Pushes a frame for code `$code` (no heap environment) whose receiver and `$argc`
+        // arguments are on the stack, and continues in it; falls through (to the general
+        // path) when the depth or stack limits need checking. `$rcv` replaces the receiver
+        // slot (a block's receiver); `$home` is `None` for a method.
+        macro_rules! enter_frame {
+            ($code:expr, $argc:expr, $method:expr, $closure:expr, $rcv:expr, $env:expr, $home:expr) => {{
+                let mc: &Code = $code;
+                let stack_base = self.stack.as_mut_ptr();
+                let len = unsafe { sp.offset_from(stack_base) } as usize;
+                let temps = mc.num_temps as usize;
+                let depth = self.frames.len();
+                if depth < self.max_depth
+                    && len + temps + mc.ops.len() + STACK_SLACK <= self.stack.capacity()
+                    && len + temps + mc.ops.len() <= MAX_STACK_SLOTS
+                {
+                    self.frames[depth - 1].pc = pc as u32;
+                    let nil = self.space.nil();
+                    for _ in 0..temps {
+                        push!(nil);
+                    }
+                    let serial = self.next_serial;
+                    self.next_serial += 1;
+                    let bp = len - 1 - $argc as usize;
+                    code = mc;
+                    ops = mc.ops.as_ptr();
+                    let home: Option<HomeRef> = $home;
+                    self.frames.push(Frame {
+                        code,
+                        method: $method,
+                        closure: $closure,
+                        pc: 0,
+                        bp: bp as u32,
+                        env: $env,
+                        serial,
+                        home: home.unwrap_or(HomeRef {
+                            process: self.scheduler.active as u32,
+                            depth: depth as u32,
+                            serial,
+                        }),
+                        on_return: OnReturn::Push,
+                    });
+                    pc = 0;
+                    fp = unsafe { stack_base.add(bp) };
+                    unsafe { *fp = $rcv };
+                    continue;
+                }
+            }};
+        }
         load!();
         loop {
             let c = unsafe { &*code };
@@ -1341,42 +1389,18 @@ impl Interp {
                                 // An ordinary method activation, straight from the loop (what
                                 // `send`, `invoke` and `activate` do for it, minus the checks
                                 // already made). Anything unusual takes the general path.
-                                let stack_base = self.stack.as_mut_ptr();
-                                let len = unsafe { sp.offset_from(stack_base) } as usize;
-                                let temps = mc.num_temps as usize;
-                                let depth = self.frames.len();
-                                if depth < self.max_depth
-                                    && len + temps + mc.ops.len() + STACK_SLACK <= self.stack.capacity()
-                                    && len + temps + mc.ops.len() <= MAX_STACK_SLOTS
-                                {
-                                    self.frames[depth - 1].pc = pc as u32;
-                                    let nil = self.space.nil();
-                                    for _ in 0..temps {
-                                        push!(nil);
-                                    }
-                                    let serial = self.next_serial;
-                                    self.next_serial += 1;
-                                    let bp = len - 1 - argc as usize;
-                                    code = Rc::as_ptr(&m.code);
-                                    ops = mc.ops.as_ptr();
-                                    self.frames.push(Frame {
-                                        code,
-                                        method: method_value,
-                                        closure: nil,
-                                        pc: 0,
-                                        bp: bp as u32,
-                                        env: nil,
-                                        serial,
-                                        home: HomeRef {
-                                            process: self.scheduler.active as u32,
-                                            depth: depth as u32,
-                                            serial,
-                                        },
-                                        on_return: OnReturn::Push,
-                                    });
-                                    pc = 0;
-                                    fp = unsafe { stack_base.add(bp) };
-                                    continue;
+                                let nil = self.space.nil();
+                                enter_frame!(mc, argc, method_value, nil, rcv, nil, None);
+                            }
+                        } else if m.fast == FastPrim::BlockValue && rcv.is_object() {
+                            // `value`, `value:`, ... of a block: the same for its code.
+                            if let Body::Block(b) = &self.space.heap.get(rcv).body {
+                                let bc: *const Code = Rc::as_ptr(&b.code);
+                                let (method, receiver, outer, home) = (b.method, b.receiver, b.outer_env, b.home);
+                                // SAFETY: the closure (on the stack) keeps its code alive.
+                                let bc = unsafe { &*bc };
+                                if bc.num_args == argc as u16 && bc.env_size == 0 {
+                                    enter_frame!(bc, argc, method, rcv, receiver, outer, Some(home));
                                 }
                             }
                         }
