@@ -1262,6 +1262,36 @@ impl Interp {
                 }
             }};
         }
+        // The inlined `to:do:` test (`Op::ForTest`), with `pc` just past it.
+        macro_rules! for_test {
+            ($counter:expr, $limit:expr, $up:expr) => {{
+                let (n, l) = (local!($counter), local!($limit));
+                if n.is_small() && l.is_small() {
+                    let (n, l) = (n.small_unchecked(), l.small_unchecked());
+                    if if $up { n <= l } else { n >= l } {
+                        pc += 4;
+                    } else if let Op::JumpIfFalse(exit) = unsafe { &(*code).ops }[pc + 3] {
+                        pc = exit as usize;
+                    }
+                }
+            }};
+        }
+        // The inlined `to:by:do:` test (`Op::ForTestBy`), with `pc` just past it.
+        macro_rules! for_test_by {
+            ($counter:expr, $limit:expr, $step:expr) => {{
+                let (n, l, s) = (local!($counter), local!($limit), local!($step));
+                if n.is_small() && l.is_small() && s.is_small() {
+                    let (n, l) = (n.small_unchecked(), l.small_unchecked());
+                    if if s.small_unchecked() > 0 { n <= l } else { n >= l } {
+                        pc += crate::bytecode::FOR_BY_TEST_LEN;
+                    } else if let Op::JumpIfFalse(exit) =
+                        unsafe { &(*code).ops }[pc + crate::bytecode::FOR_BY_TEST_LEN - 1]
+                    {
+                        pc = exit as usize;
+                    }
+                }
+            }};
+        }
         load!();
         loop {
             let c = unsafe { &*code };
@@ -1597,17 +1627,7 @@ impl Interp {
                     push!(result);
                     pc = fb.end as usize;
                 }
-                Op::ForTest(counter, limit, up) => {
-                    let (n, l) = (local!(counter), local!(limit));
-                    if n.is_small() && l.is_small() {
-                        let (n, l) = (n.small_unchecked(), l.small_unchecked());
-                        if if up { n <= l } else { n >= l } {
-                            pc += 4;
-                        } else if let Op::JumpIfFalse(exit) = c.ops[pc + 3] {
-                            pc = exit as usize;
-                        }
-                    }
-                }
+                Op::ForTest(counter, limit, up) => for_test!(counter, limit, up),
                 Op::ForIncr(counter, step) => {
                     if let Some(n) = local!(counter).as_small() {
                         if let Some(next) = Value::try_small(n + step as i64) {
@@ -1615,21 +1635,16 @@ impl Interp {
                                 set_local!(counter, next);
                                 pc = top as usize;
                                 safepoint!(0);
+                                // The loop test at the top, without another dispatch.
+                                if let Op::ForTest(counter, limit, up) = c.ops[pc] {
+                                    pc += 1;
+                                    for_test!(counter, limit, up);
+                                }
                             }
                         }
                     }
                 }
-                Op::ForTestBy(counter, limit, step) => {
-                    let (n, l, s) = (local!(counter), local!(limit), local!(step));
-                    if n.is_small() && l.is_small() && s.is_small() {
-                        let (n, l) = (n.small_unchecked(), l.small_unchecked());
-                        if if s.small_unchecked() > 0 { n <= l } else { n >= l } {
-                            pc += crate::bytecode::FOR_BY_TEST_LEN;
-                        } else if let Op::JumpIfFalse(exit) = c.ops[pc + crate::bytecode::FOR_BY_TEST_LEN - 1] {
-                            pc = exit as usize;
-                        }
-                    }
-                }
+                Op::ForTestBy(counter, limit, step) => for_test_by!(counter, limit, step),
                 Op::ForIncrBy(counter, step) => {
                     let (n, s) = (local!(counter), local!(step));
                     if n.is_small() && s.is_small() {
@@ -1642,6 +1657,10 @@ impl Interp {
                                 set_local!(counter, next);
                                 pc = top as usize;
                                 safepoint!(0);
+                                if let Op::ForTestBy(counter, limit, step) = c.ops[pc] {
+                                    pc += 1;
+                                    for_test_by!(counter, limit, step);
+                                }
                             }
                         }
                     }
