@@ -271,6 +271,27 @@ pub fn fuse(ops: &mut [Op]) {
         Op::EqLI,
         Op::NeLI,
     ];
+    // Jumps to `PushNil; Pop` (the value of an `ifTrue:` statement whose condition was
+    // false, or of a `whileTrue:` statement) go past it, and jumps to jumps go straight on.
+    for i in 0..ops.len() {
+        let target = |t: u32| {
+            let mut t = t as usize;
+            for _ in 0..8 {
+                match (ops.get(t), ops.get(t + 1)) {
+                    (Some(Op::PushNil), Some(Op::Pop)) => t += 2,
+                    (Some(&Op::Jump(u)), _) if u as usize > t => t = u as usize,
+                    _ => break,
+                }
+            }
+            t as u32
+        };
+        ops[i] = match ops[i] {
+            Op::Jump(t) => Op::Jump(target(t)),
+            Op::JumpIfTrue(t) => Op::JumpIfTrue(target(t)),
+            Op::JumpIfFalse(t) => Op::JumpIfFalse(target(t)),
+            other => other,
+        };
+    }
     let original = ops.to_vec();
     for i in 0..original.len() {
         let next = original.get(i + 1);

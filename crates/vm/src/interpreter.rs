@@ -1406,6 +1406,12 @@ impl Interp {
                                     unsafe { sp.sub(1).write(v) };
                                     continue;
                                 }
+                            } else if let Some(Trivial::Constant(v)) = mc.trivial {
+                                unsafe {
+                                    sp = sp.sub(argc as usize);
+                                    sp.sub(1).write(v);
+                                }
+                                continue;
                             } else if let Some(t) = mc.trivial {
                                 let arg = if argc > 0 { top!() } else { rcv };
                                 if let Some(v) = self.trivial_value(t, rcv, arg) {
