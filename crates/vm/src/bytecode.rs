@@ -122,6 +122,10 @@ pub enum Op {
     PushLocal2(u16, u16),
     /// `PushNil; PopLocal n`: local `n` := nil.
     NilToLocal(u16),
+    /// `PushLocal a; PopLocal b`: local `b` := local `a`.
+    MoveLocal(u16, u16),
+    /// `StoreLocal n; Pop`: pop into local `n`.
+    StoreLocalPop(u16),
     /// `PushNil; Pop`: nothing.
     PushNilPop,
     /// `PushLocal n; At k`: `top at: local n` inline when `At` would be.
@@ -285,10 +289,26 @@ pub fn fuse(ops: &mut [Op]) {
             }
             t as u32
         };
+        // A conditional jump to the constant its own condition implies (`a and: [b]`
+        // pushes false where `a` was false) goes where that constant then jumps.
+        let implied = |t: u32| {
+            let t = target(t) as usize;
+            let pushed = match ops.get(t) {
+                Some(Op::PushTrue) => true,
+                Some(Op::PushFalse) => false,
+                _ => return t as u32,
+            };
+            match ops.get(t + 1) {
+                Some(&Op::JumpIfTrue(u)) if pushed => target(u),
+                Some(&Op::JumpIfFalse(u)) if !pushed => target(u),
+                Some(Op::JumpIfTrue(_) | Op::JumpIfFalse(_)) => t as u32 + 2,
+                _ => t as u32,
+            }
+        };
         ops[i] = match ops[i] {
             Op::Jump(t) => Op::Jump(target(t)),
-            Op::JumpIfTrue(t) => Op::JumpIfTrue(target(t)),
-            Op::JumpIfFalse(t) => Op::JumpIfFalse(target(t)),
+            Op::JumpIfTrue(t) => Op::JumpIfTrue(implied(t)),
+            Op::JumpIfFalse(t) => Op::JumpIfFalse(implied(t)),
             other => other,
         };
     }
@@ -306,6 +326,7 @@ pub fn fuse(ops: &mut [Op]) {
                 None => continue,
             },
             (Op::PushLocal(b), Some(&Op::At(_))) => Op::AtLocal(b),
+            (Op::PushLocal(a), Some(&Op::PopLocal(b))) => Op::MoveLocal(a, b),
             (Op::PushLocal(b), Some(op)) => match bin_kind(op) {
                 Some(k) => L[k](b),
                 None => continue,
@@ -315,6 +336,7 @@ pub fn fuse(ops: &mut [Op]) {
                 None => continue,
             },
             (Op::PushNil, Some(&Op::PopLocal(n))) => Op::NilToLocal(n),
+            (Op::StoreLocal(n), Some(&Op::Pop)) => Op::StoreLocalPop(n),
             (Op::PushNil, Some(&Op::Pop)) => Op::PushNilPop,
             _ => continue,
         };

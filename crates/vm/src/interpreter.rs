@@ -1521,6 +1521,16 @@ impl Interp {
                     pc += 1;
                 }
                 Op::PushNilPop => pc += 1,
+                Op::MoveLocal(a, b) => {
+                    let v = local!(a);
+                    set_local!(b, v);
+                    pc += 1;
+                }
+                Op::StoreLocalPop(n) => {
+                    let v = pop!();
+                    set_local!(n, v);
+                    pc += 1;
+                }
                 Op::AtLocal(b) => {
                     let (r, i) = (top!(), local!(b));
                     let inline = match c.ops[pc] {
