@@ -1018,11 +1018,9 @@ impl Interp {
         macro_rules! call {
             ($e:expr) => {{
                 save!();
-                if let Err(e) = $e {
-                    let e = self.locate(e);
-                    self.process_failed(e, entry)?;
-                } else if self.scheduler.active == entry && self.frames.len() <= base {
-                    return Ok(self.stack.pop().unwrap_or(self.space.nil()));
+                let result = $e;
+                if let Some(v) = self.after_call(result, entry, base)? {
+                    return Ok(v);
                 }
                 load!();
             }};
@@ -1441,12 +1439,16 @@ impl Interp {
                             }
                         }
                     }
-                    call!(self.send(
-                        c.literals[sel as usize],
-                        argc as usize,
-                        Some(&c.caches[cache as usize]),
-                        None
-                    ));
+                    // A primitive (or anything else) the cache found is invoked directly.
+                    call!(match hit {
+                        Some((m, method_value)) => self.invoke(unsafe { &*m }, method_value, argc as usize),
+                        None => self.send(
+                            c.literals[sel as usize],
+                            argc as usize,
+                            Some(&c.caches[cache as usize]),
+                            None
+                        ),
+                    });
                 }
                 Op::SuperSend { sel, argc, cache } => {
                     safepoint!(1);
@@ -1713,6 +1715,24 @@ impl Interp {
                     }
                 }
             }
+        }
+    }
+
+    /// After a call out of the loop: an error ends the process (or the run); a return to
+    /// below `base` in the entry process answers the run's value. (Out of line: it keeps
+    /// the dispatch loop small.)
+    #[inline(never)]
+    fn after_call(&mut self, result: Result<(), VmError>, entry: usize, base: usize) -> Result<Option<Value>, VmError> {
+        match result {
+            Err(e) => {
+                let e = self.locate(e);
+                self.process_failed(e, entry)?;
+                Ok(None)
+            }
+            Ok(()) if self.scheduler.active == entry && self.frames.len() <= base => {
+                Ok(Some(self.stack.pop().unwrap_or(self.space.nil())))
+            }
+            Ok(()) => Ok(None),
         }
     }
 
