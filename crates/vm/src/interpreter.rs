@@ -3,7 +3,10 @@
 //!
 //! Everything slow (lookup misses, `doesNotUnderstand:`, global misses, class loading,
 //! primitives) is a call out of the loop; the loop itself keeps `pc`, the code unit and the
-//! frame base in locals and writes `pc` back to the frame only before such calls.
+//! frame base in locals and writes `pc` back to the frame only before such calls. Sends
+//! that hit their inline cache (frameless methods, ordinary method and block activations)
+//! and ordinary returns are done inside the loop, and superinstructions (`bytecode::fuse`,
+//! ADR 0007) do common instruction sequences in one dispatch.
 
 use crate::bytecode::{Code, FastPrim, InlineCache, Method, Op, Trivial};
 use crate::error::VmError;
