@@ -114,6 +114,233 @@ pub enum Op {
     ReturnSelf,
     /// Return the top from the home method of the current block.
     ReturnNonLocal,
+    // Superinstructions (ADR 0007). Each replaces the first instruction of a sequence and
+    // leaves the rest in place: its fast path does the whole sequence and jumps past it; its
+    // slow path does only the replaced instruction and goes on with the next, unfused one.
+    // So pcs, line tables, fallbacks and contexts see the unfused code.
+    /// `PushLocal a; PushLocal b`.
+    PushLocal2(u16, u16),
+    /// `PushNil; PopLocal n`: local `n` := nil.
+    NilToLocal(u16),
+    /// `PushLocal a; PopLocal b`: local `b` := local `a`.
+    MoveLocal(u16, u16),
+    /// `StoreLocal n; Pop`: pop into local `n`.
+    StoreLocalPop(u16),
+    /// `PushNil; Pop`: nothing.
+    PushNilPop,
+    /// `PushLocal n; At k`: `top at: local n` inline when `At` would be.
+    AtLocal(u16),
+    /// `PushLocal b; Add k`: `top + local b` on the fast path.
+    AddL(u16),
+    /// `PushInt n; Add k`: `top + n` on the fast path.
+    AddI(i32),
+    /// `PushLocal a; PushLocal b; Add k`: `local a + local b` on the fast path.
+    AddLL(u16, u16),
+    /// `PushLocal a; PushInt n; Add k`: `local a + n` on the fast path.
+    AddLI(u16, i32),
+    /// `PushLocal b; Sub k`: `top - local b` on the fast path.
+    SubL(u16),
+    /// `PushInt n; Sub k`: `top - n` on the fast path.
+    SubI(i32),
+    /// `PushLocal a; PushLocal b; Sub k`: `local a - local b` on the fast path.
+    SubLL(u16, u16),
+    /// `PushLocal a; PushInt n; Sub k`: `local a - n` on the fast path.
+    SubLI(u16, i32),
+    /// `PushLocal b; Mul k`: `top * local b` on the fast path.
+    MulL(u16),
+    /// `PushInt n; Mul k`: `top * n` on the fast path.
+    MulI(i32),
+    /// `PushLocal a; PushLocal b; Mul k`: `local a * local b` on the fast path.
+    MulLL(u16, u16),
+    /// `PushLocal a; PushInt n; Mul k`: `local a * n` on the fast path.
+    MulLI(u16, i32),
+    /// `PushLocal b; Lt k`: `top < local b` on the fast path.
+    LtL(u16),
+    /// `PushInt n; Lt k`: `top < n` on the fast path.
+    LtI(i32),
+    /// `PushLocal a; PushLocal b; Lt k`: `local a < local b` on the fast path.
+    LtLL(u16, u16),
+    /// `PushLocal a; PushInt n; Lt k`: `local a < n` on the fast path.
+    LtLI(u16, i32),
+    /// `PushLocal b; Gt k`: `top > local b` on the fast path.
+    GtL(u16),
+    /// `PushInt n; Gt k`: `top > n` on the fast path.
+    GtI(i32),
+    /// `PushLocal a; PushLocal b; Gt k`: `local a > local b` on the fast path.
+    GtLL(u16, u16),
+    /// `PushLocal a; PushInt n; Gt k`: `local a > n` on the fast path.
+    GtLI(u16, i32),
+    /// `PushLocal b; Le k`: `top <= local b` on the fast path.
+    LeL(u16),
+    /// `PushInt n; Le k`: `top <= n` on the fast path.
+    LeI(i32),
+    /// `PushLocal a; PushLocal b; Le k`: `local a <= local b` on the fast path.
+    LeLL(u16, u16),
+    /// `PushLocal a; PushInt n; Le k`: `local a <= n` on the fast path.
+    LeLI(u16, i32),
+    /// `PushLocal b; Ge k`: `top >= local b` on the fast path.
+    GeL(u16),
+    /// `PushInt n; Ge k`: `top >= n` on the fast path.
+    GeI(i32),
+    /// `PushLocal a; PushLocal b; Ge k`: `local a >= local b` on the fast path.
+    GeLL(u16, u16),
+    /// `PushLocal a; PushInt n; Ge k`: `local a >= n` on the fast path.
+    GeLI(u16, i32),
+    /// `PushLocal b; Eq k`: `top = local b` on the fast path.
+    EqL(u16),
+    /// `PushInt n; Eq k`: `top = n` on the fast path.
+    EqI(i32),
+    /// `PushLocal a; PushLocal b; Eq k`: `local a = local b` on the fast path.
+    EqLL(u16, u16),
+    /// `PushLocal a; PushInt n; Eq k`: `local a = n` on the fast path.
+    EqLI(u16, i32),
+    /// `PushLocal b; Ne k`: `top ~= local b` on the fast path.
+    NeL(u16),
+    /// `PushInt n; Ne k`: `top ~= n` on the fast path.
+    NeI(i32),
+    /// `PushLocal a; PushLocal b; Ne k`: `local a ~= local b` on the fast path.
+    NeLL(u16, u16),
+    /// `PushLocal a; PushInt n; Ne k`: `local a ~= n` on the fast path.
+    NeLI(u16, i32),
+}
+
+// Instructions stay 8 bytes (one load per dispatch).
+const _: () = assert!(std::mem::size_of::<Op>() == 8);
+
+/// The binary operator of a special arithmetic or comparison instruction.
+fn bin_kind(op: &Op) -> Option<usize> {
+    Some(match op {
+        Op::Add(_) => 0,
+        Op::Sub(_) => 1,
+        Op::Mul(_) => 2,
+        Op::Lt(_) => 3,
+        Op::Gt(_) => 4,
+        Op::Le(_) => 5,
+        Op::Ge(_) => 6,
+        Op::Eq(_) => 7,
+        Op::Ne(_) => 8,
+        _ => return None,
+    })
+}
+
+/// Rewrites `ops` with superinstructions (see `Op::PushLocal2`): the first instruction of
+/// each recognized sequence is replaced, the others stay where they are. Jump targets,
+/// instruction count, line table and fallbacks are unchanged.
+pub fn fuse(ops: &mut [Op]) {
+    type Fused = [fn(u16) -> Op; 9];
+    type FusedI = [fn(i32) -> Op; 9];
+    type FusedLL = [fn(u16, u16) -> Op; 9];
+    type FusedLI = [fn(u16, i32) -> Op; 9];
+    const L: Fused = [
+        Op::AddL,
+        Op::SubL,
+        Op::MulL,
+        Op::LtL,
+        Op::GtL,
+        Op::LeL,
+        Op::GeL,
+        Op::EqL,
+        Op::NeL,
+    ];
+    const I: FusedI = [
+        Op::AddI,
+        Op::SubI,
+        Op::MulI,
+        Op::LtI,
+        Op::GtI,
+        Op::LeI,
+        Op::GeI,
+        Op::EqI,
+        Op::NeI,
+    ];
+    const LL: FusedLL = [
+        Op::AddLL,
+        Op::SubLL,
+        Op::MulLL,
+        Op::LtLL,
+        Op::GtLL,
+        Op::LeLL,
+        Op::GeLL,
+        Op::EqLL,
+        Op::NeLL,
+    ];
+    const LI: FusedLI = [
+        Op::AddLI,
+        Op::SubLI,
+        Op::MulLI,
+        Op::LtLI,
+        Op::GtLI,
+        Op::LeLI,
+        Op::GeLI,
+        Op::EqLI,
+        Op::NeLI,
+    ];
+    // Jumps to `PushNil; Pop` (the value of an `ifTrue:` statement whose condition was
+    // false, or of a `whileTrue:` statement) go past it, and jumps to jumps go straight on.
+    for i in 0..ops.len() {
+        let target = |t: u32| {
+            let mut t = t as usize;
+            for _ in 0..8 {
+                match (ops.get(t), ops.get(t + 1)) {
+                    (Some(Op::PushNil), Some(Op::Pop)) => t += 2,
+                    (Some(&Op::Jump(u)), _) if u as usize > t => t = u as usize,
+                    _ => break,
+                }
+            }
+            t as u32
+        };
+        // A conditional jump to the constant its own condition implies (`a and: [b]`
+        // pushes false where `a` was false) goes where that constant then jumps.
+        let implied = |t: u32| {
+            let t = target(t) as usize;
+            let pushed = match ops.get(t) {
+                Some(Op::PushTrue) => true,
+                Some(Op::PushFalse) => false,
+                _ => return t as u32,
+            };
+            match ops.get(t + 1) {
+                Some(&Op::JumpIfTrue(u)) if pushed => target(u),
+                Some(&Op::JumpIfFalse(u)) if !pushed => target(u),
+                Some(Op::JumpIfTrue(_) | Op::JumpIfFalse(_)) => t as u32 + 2,
+                _ => t as u32,
+            }
+        };
+        ops[i] = match ops[i] {
+            Op::Jump(t) => Op::Jump(target(t)),
+            Op::JumpIfTrue(t) => Op::JumpIfTrue(implied(t)),
+            Op::JumpIfFalse(t) => Op::JumpIfFalse(implied(t)),
+            other => other,
+        };
+    }
+    let original = ops.to_vec();
+    for i in 0..original.len() {
+        let next = original.get(i + 1);
+        let third = original.get(i + 2).and_then(bin_kind);
+        ops[i] = match (original[i], next) {
+            (Op::PushLocal(a), Some(&Op::PushLocal(b))) => match third {
+                Some(k) => LL[k](a, b),
+                None => Op::PushLocal2(a, b),
+            },
+            (Op::PushLocal(a), Some(&Op::PushInt(n))) => match third {
+                Some(k) => LI[k](a, n),
+                None => continue,
+            },
+            (Op::PushLocal(b), Some(&Op::At(_))) => Op::AtLocal(b),
+            (Op::PushLocal(a), Some(&Op::PopLocal(b))) => Op::MoveLocal(a, b),
+            (Op::PushLocal(b), Some(op)) => match bin_kind(op) {
+                Some(k) => L[k](b),
+                None => continue,
+            },
+            (Op::PushInt(n), Some(op)) => match bin_kind(op) {
+                Some(k) => I[k](n),
+                None => continue,
+            },
+            (Op::PushNil, Some(&Op::PopLocal(n))) => Op::NilToLocal(n),
+            (Op::StoreLocal(n), Some(&Op::Pop)) => Op::StoreLocalPop(n),
+            (Op::PushNil, Some(&Op::Pop)) => Op::PushNilPop,
+            _ => continue,
+        };
+    }
 }
 
 /// Length of the generic test a `ForTestBy` skips.
@@ -137,17 +364,59 @@ pub fn special_selector(op: &Op) -> Option<&'static str> {
     })
 }
 
-/// An inline cache entry: valid while the space's epoch equals `epoch`.
+/// An inline cache: up to two (class → method) entries, valid while the space's epoch
+/// equals `epoch` (a send site that sees two receiver classes, like `isNil` on a list cell
+/// or nil, hits in both).
 #[derive(Clone, Copy)]
 pub struct InlineCache {
-    /// The receiver class this entry is for.
+    /// The receiver class of the first entry.
     pub class: Value,
     /// The space epoch when it was filled (0 = empty).
     pub epoch: u32,
-    /// The method found.
+    /// The method found for `class`.
     pub method: *const Method,
-    /// The method object (a Method or Primitive) found.
+    /// The method object (a Method or Primitive) found for `class`.
     pub method_value: Value,
+    /// The receiver class of the second entry (`Value::small(0)` = none).
+    pub class2: Value,
+    /// The method found for `class2`.
+    pub method2: *const Method,
+    /// The method object found for `class2`.
+    pub method_value2: Value,
+}
+
+impl InlineCache {
+    /// The method and method object cached for `class` in epoch `epoch`, if any.
+    #[inline(always)]
+    pub fn lookup(&self, class: Value, epoch: u32) -> Option<(*const Method, Value)> {
+        if self.epoch != epoch {
+            None
+        } else if self.class == class {
+            Some((self.method, self.method_value))
+        } else if self.class2 == class {
+            Some((self.method2, self.method_value2))
+        } else {
+            None
+        }
+    }
+
+    /// Records `method` for `class` in epoch `epoch`: a stale cache starts over; a cache
+    /// with one entry for another class gets a second one (which a third class replaces).
+    pub fn fill(&mut self, class: Value, epoch: u32, method: *const Method, method_value: Value) {
+        if self.epoch == epoch && self.class != class {
+            self.class2 = class;
+            self.method2 = method;
+            self.method_value2 = method_value;
+        } else {
+            *self = InlineCache {
+                class,
+                epoch,
+                method,
+                method_value,
+                ..InlineCache::default()
+            };
+        }
+    }
 }
 
 impl Default for InlineCache {
@@ -157,6 +426,9 @@ impl Default for InlineCache {
             epoch: 0,
             method: std::ptr::null(),
             method_value: Value::small(0),
+            class2: Value::small(0),
+            method2: std::ptr::null(),
+            method_value2: Value::small(0),
         }
     }
 }
@@ -257,6 +529,8 @@ pub enum FastPrim {
     ArrayAt,
     /// `Array>>at:put:`.
     ArrayAtPut,
+    /// `value`, `value:`, `value:with:` and `value:with:with:` of the Block classes.
+    BlockValue,
 }
 
 impl FastPrim {
@@ -265,6 +539,10 @@ impl FastPrim {
         match (class_name, selector) {
             ("Array", "at:") => FastPrim::ArrayAt,
             ("Array", "at:put:") => FastPrim::ArrayAtPut,
+            (
+                "Block" | "Block1" | "Block2" | "Block3" | "Block4",
+                "value" | "value:" | "value:with:" | "value:with:with:",
+            ) => FastPrim::BlockValue,
             _ => FastPrim::None,
         }
     }

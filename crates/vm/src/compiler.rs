@@ -475,8 +475,18 @@ impl<'a, 'b> Gen<'a, 'b> {
                 self.f().fallbacks[k].resume = at;
             }
         }
-        let f = self.funcs.pop().expect("function");
+        // The interpreter fetches instructions without bounds checks: execution must never
+        // run off the end. A non-local return whose unwinding (`Context>>return:`) answers
+        // instead of cutting the stack continues after it: return that answer.
+        if !matches!(
+            self.f().ops.last(),
+            Some(Op::ReturnTop | Op::ReturnSelf | Op::Jump(_) | Op::JumpBack(_) | Op::CopyBack(_))
+        ) {
+            self.emit(Op::ReturnTop);
+        }
+        let mut f = self.funcs.pop().expect("function");
         let scope = self.scopes.pop().expect("function scope");
+        crate::bytecode::fuse(&mut f.ops);
         Code {
             caches: (0..f.caches).map(|_| Cell::new(InlineCache::default())).collect(),
             ops: f.ops.into_boxed_slice(),

@@ -3,7 +3,10 @@
 //!
 //! Everything slow (lookup misses, `doesNotUnderstand:`, global misses, class loading,
 //! primitives) is a call out of the loop; the loop itself keeps `pc`, the code unit and the
-//! frame base in locals and writes `pc` back to the frame only before such calls.
+//! frame base in locals and writes `pc` back to the frame only before such calls. Sends
+//! that hit their inline cache (frameless methods, ordinary method and block activations)
+//! and ordinary returns are done inside the loop, and superinstructions (`bytecode::fuse`,
+//! ADR 0007) do common instruction sequences in one dispatch.
 
 use crate::bytecode::{Code, FastPrim, InlineCache, Method, Op, Trivial};
 use crate::error::VmError;
@@ -40,6 +43,65 @@ fn float_pair(a: Value, b: Value) -> Option<(f64, f64)> {
         return None;
     };
     Some((a.double_unchecked(), y))
+}
+
+/// The binary operators with inline fast paths, in the order of `Selectors::binops`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bin {
+    Add,
+    Sub,
+    Mul,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    Eq,
+    Ne,
+}
+
+/// `a op b` for `+ - *` on SmallIntegers and immediate Doubles (see `float_pair`); `None`
+/// when the operands need a real send. `op` is a constant at every call site.
+#[inline(always)]
+fn arith(space: &mut Space, op: Bin, a: Value, b: Value) -> Option<Value> {
+    if a.is_small() && b.is_small() {
+        let (x, y) = (a.small_unchecked(), b.small_unchecked());
+        return Some(match op {
+            Bin::Add => space.new_int(x + y),
+            Bin::Sub => space.new_int(x - y),
+            _ => match x.checked_mul(y) {
+                Some(p) => space.new_int(p),
+                None => space.new_bigint(num_bigint::BigInt::from(x) * num_bigint::BigInt::from(y)),
+            },
+        });
+    }
+    let (x, y) = float_pair(a, b)?;
+    Some(space.new_double(match op {
+        Bin::Add => x + y,
+        Bin::Sub => x - y,
+        _ => x * y,
+    }))
+}
+
+/// `a op b` for the comparisons on SmallIntegers and immediate Doubles; `None` when the
+/// operands need a real send.
+#[inline(always)]
+fn compare(op: Bin, a: Value, b: Value) -> Option<bool> {
+    #[inline(always)]
+    fn cmp<T: PartialOrd>(op: Bin, x: T, y: T) -> bool {
+        match op {
+            Bin::Lt => x < y,
+            Bin::Gt => x > y,
+            Bin::Le => x <= y,
+            Bin::Ge => x >= y,
+            Bin::Eq => x == y,
+            _ => x != y,
+        }
+    }
+    if a.is_small() && b.is_small() {
+        return Some(cmp(op, a.small_unchecked(), b.small_unchecked()));
+    }
+    let (x, y) = float_pair(a, b)?;
+    Some(cmp(op, x, y))
 }
 
 /// Entries of the global method lookup cache (a power of two).
@@ -341,10 +403,8 @@ impl Interp {
             None => self.space.class_of(rcv),
         };
         if let Some(cache) = cache {
-            let e = cache.get();
-            if e.class == class && e.epoch == self.space.epoch {
-                let m = unsafe { &*e.method };
-                return self.invoke(m, e.method_value, argc);
+            if let Some((m, mv)) = cache.get().lookup(class, self.space.epoch) {
+                return self.invoke(unsafe { &*m }, mv, argc);
             }
         }
         let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 2) as usize & (LOOKUP_CACHE_SIZE - 1);
@@ -370,12 +430,9 @@ impl Interp {
         match found {
             Some((m, mv)) => {
                 if let Some(cache) = cache {
-                    cache.set(InlineCache {
-                        class,
-                        epoch: self.space.epoch,
-                        method: m,
-                        method_value: mv,
-                    });
+                    let mut e = cache.get();
+                    e.fill(class, self.space.epoch, m, mv);
+                    cache.set(e);
                 }
                 // The method object is alive: a class holds it, and the epoch check above
                 // guarantees no collection freed it since it was cached.
@@ -934,6 +991,9 @@ impl Interp {
     #[allow(unused_assignments)]
     fn run_loop(&mut self, base: usize) -> Result<Value, VmError> {
         let mut code: *const Code;
+        // The code's instructions, fetched without bounds checks: every code unit ends in a
+        // return or a jump (`CopyBack`), and jumps and superinstruction skips stay inside it.
+        let mut ops: *const Op;
         let mut pc: usize;
         let mut sp: *mut Value;
         let mut fp: *mut Value;
@@ -941,6 +1001,7 @@ impl Interp {
             () => {{
                 let f = self.frames.last().expect("frame");
                 code = f.code;
+                ops = unsafe { (*code).ops.as_ptr() };
                 pc = f.pc as usize;
                 let stack_base = self.stack.as_mut_ptr();
                 // SAFETY: bp and len are within the stack vector.
@@ -967,11 +1028,9 @@ impl Interp {
         macro_rules! call {
             ($e:expr) => {{
                 save!();
-                if let Err(e) = $e {
-                    let e = self.locate(e);
-                    self.process_failed(e, entry)?;
-                } else if self.scheduler.active == entry && self.frames.len() <= base {
-                    return Ok(self.stack.pop().unwrap_or(self.space.nil()));
+                let result = $e;
+                if let Some(v) = self.after_call(result, entry, base)? {
+                    return Ok(v);
                 }
                 load!();
             }};
@@ -1049,32 +1108,203 @@ impl Interp {
                 }
             };
         }
-        macro_rules! int_binop {
-            ($index:expr, $cache:expr, |$a:ident, $b:ident| $small:expr, |$x:ident, $y:ident| $dbl:expr) => {{
-                let ($a, $b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
-                if $a.is_small() && $b.is_small() {
-                    let ($a, $b) = ($a.small_unchecked(), $b.small_unchecked());
-                    let r: Value = $small;
-                    unsafe {
+        // A comparison's Boolean `r`, computed inline: when the instruction at `next` is a
+        // conditional jump (the usual case: `ifTrue:`, `whileTrue:`, `and:`), take it or fall
+        // past it without materializing the Boolean; otherwise push it and go on at `next`.
+        macro_rules! branch {
+            ($r:expr, $next:expr) => {{
+                let (r, next): (bool, usize) = ($r, $next);
+                match unsafe { &(*code).ops }[next] {
+                    Op::JumpIfFalse(t) => pc = if r { next + 1 } else { t as usize },
+                    Op::JumpIfTrue(t) => pc = if r { t as usize } else { next + 1 },
+                    _ => {
+                        push!(self.space.boolean(r));
+                        pc = next;
+                    }
+                }
+            }};
+        }
+        // `+ - *` on the two topmost values; a send through cache `k` if not inline.
+        macro_rules! arith_op {
+            ($bin:expr, $k:expr) => {{
+                let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                match arith(&mut self.space, $bin, a, b) {
+                    Some(r) => unsafe {
                         sp = sp.sub(1);
                         sp.sub(1).write(r);
+                    },
+                    None => {
+                        let c = unsafe { &*code };
+                        call!(self.binop_fallback($bin as usize, &c.caches[$k as usize]))
                     }
-                } else if let Some(($x, $y)) = float_pair($a, $b) {
-                    let r: Value = $dbl;
-                    unsafe {
-                        sp = sp.sub(1);
-                        sp.sub(1).write(r);
+                }
+            }};
+        }
+        macro_rules! cmp_op {
+            ($bin:expr, $k:expr) => {{
+                let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                match compare($bin, a, b) {
+                    Some(r) => {
+                        unsafe { sp = sp.sub(2) };
+                        branch!(r, pc);
                     }
-                } else {
-                    let c = unsafe { &*code };
-                    call!(self.binop_fallback($index, &c.caches[$cache as usize]));
+                    None => {
+                        let c = unsafe { &*code };
+                        call!(self.binop_fallback($bin as usize, &c.caches[$k as usize]))
+                    }
+                }
+            }};
+        }
+        // Superinstructions (`bytecode::fuse`): `$b` replaced the push of the right operand
+        // (fast path: skip the operator after it); `$a`/`$b` replaced both pushes (skip
+        // both). Slow path: just the replaced push; the unfused instructions follow.
+        macro_rules! arith_top {
+            ($bin:expr, $b:expr) => {{
+                let (a, b) = (top!(), $b);
+                match arith(&mut self.space, $bin, a, b) {
+                    Some(r) => {
+                        unsafe { sp.sub(1).write(r) };
+                        pc += 1;
+                    }
+                    None => push!(b),
+                }
+            }};
+        }
+        macro_rules! cmp_top {
+            ($bin:expr, $b:expr) => {{
+                let (a, b) = (top!(), $b);
+                match compare($bin, a, b) {
+                    Some(r) => {
+                        unsafe { sp = sp.sub(1) };
+                        branch!(r, pc + 1);
+                    }
+                    None => push!(b),
+                }
+            }};
+        }
+        macro_rules! arith_pair {
+            ($bin:expr, $a:expr, $b:expr) => {{
+                let a = local!($a);
+                match arith(&mut self.space, $bin, a, $b) {
+                    Some(r) => {
+                        push!(r);
+                        pc += 2;
+                    }
+                    None => push!(a),
+                }
+            }};
+        }
+        macro_rules! cmp_pair {
+            ($bin:expr, $a:expr, $b:expr) => {{
+                let a = local!($a);
+                match compare($bin, a, $b) {
+                    Some(r) => branch!(r, pc + 2),
+                    None => push!(a),
+                }
+            }};
+        }
+        // An ordinary return to a caller above `base` (what `return_from_frame` does for a
+        // frame whose answer is pushed): pop the frame and resume the caller.
+        macro_rules! fast_return {
+            ($v:expr) => {{
+                let n = self.frames.len();
+                if n > base + 1 && self.frames[n - 1].on_return == OnReturn::Push {
+                    // SAFETY: frames are `Copy`; the popped one needs no drop.
+                    unsafe { self.frames.set_len(n - 1) };
+                    let f = &self.frames[n - 2];
+                    code = f.code;
+                    ops = unsafe { (*code).ops.as_ptr() };
+                    pc = f.pc as usize;
+                    sp = fp;
+                    push!($v);
+                    fp = unsafe { self.stack.as_mut_ptr().add(f.bp as usize) };
+                    continue;
+                }
+            }};
+        }
+        // Pushes a frame for code `$code` (no heap environment) whose receiver and `$argc`
+        // arguments are on the stack, and continues in it; falls through (to the general
+        // path) when the depth or stack limits need checking. `$rcv` replaces the receiver
+        // slot (a block's receiver); `$home` is `None` for a method.
+        macro_rules! enter_frame {
+            ($code:expr, $argc:expr, $method:expr, $closure:expr, $rcv:expr, $env:expr, $home:expr) => {{
+                let mc: &Code = $code;
+                let stack_base = self.stack.as_mut_ptr();
+                let len = unsafe { sp.offset_from(stack_base) } as usize;
+                let temps = mc.num_temps as usize;
+                let depth = self.frames.len();
+                if depth < self.max_depth
+                    && len + temps + mc.ops.len() + STACK_SLACK <= self.stack.capacity()
+                    && len + temps + mc.ops.len() <= MAX_STACK_SLOTS
+                {
+                    self.frames[depth - 1].pc = pc as u32;
+                    let nil = self.space.nil();
+                    for _ in 0..temps {
+                        push!(nil);
+                    }
+                    let serial = self.next_serial;
+                    self.next_serial += 1;
+                    let bp = len - 1 - $argc as usize;
+                    code = mc;
+                    ops = mc.ops.as_ptr();
+                    let home: Option<HomeRef> = $home;
+                    self.frames.push(Frame {
+                        code,
+                        method: $method,
+                        closure: $closure,
+                        pc: 0,
+                        bp: bp as u32,
+                        env: $env,
+                        serial,
+                        home: home.unwrap_or(HomeRef {
+                            process: self.scheduler.active as u32,
+                            depth: depth as u32,
+                            serial,
+                        }),
+                        on_return: OnReturn::Push,
+                    });
+                    pc = 0;
+                    fp = unsafe { stack_base.add(bp) };
+                    unsafe { *fp = $rcv };
+                    continue;
+                }
+            }};
+        }
+        // The inlined `to:do:` test (`Op::ForTest`), with `pc` just past it.
+        macro_rules! for_test {
+            ($counter:expr, $limit:expr, $up:expr) => {{
+                let (n, l) = (local!($counter), local!($limit));
+                if n.is_small() && l.is_small() {
+                    let (n, l) = (n.small_unchecked(), l.small_unchecked());
+                    if if $up { n <= l } else { n >= l } {
+                        pc += 4;
+                    } else if let Op::JumpIfFalse(exit) = unsafe { &(*code).ops }[pc + 3] {
+                        pc = exit as usize;
+                    }
+                }
+            }};
+        }
+        // The inlined `to:by:do:` test (`Op::ForTestBy`), with `pc` just past it.
+        macro_rules! for_test_by {
+            ($counter:expr, $limit:expr, $step:expr) => {{
+                let (n, l, s) = (local!($counter), local!($limit), local!($step));
+                if n.is_small() && l.is_small() && s.is_small() {
+                    let (n, l) = (n.small_unchecked(), l.small_unchecked());
+                    if if s.small_unchecked() > 0 { n <= l } else { n >= l } {
+                        pc += crate::bytecode::FOR_BY_TEST_LEN;
+                    } else if let Op::JumpIfFalse(exit) =
+                        unsafe { &(*code).ops }[pc + crate::bytecode::FOR_BY_TEST_LEN - 1]
+                    {
+                        pc = exit as usize;
+                    }
                 }
             }};
         }
         load!();
         loop {
             let c = unsafe { &*code };
-            let op = c.ops[pc];
+            debug_assert!(pc < c.ops.len());
+            let op = unsafe { *ops.add(pc) };
             pc += 1;
             match op {
                 Op::PushSelf => push!(receiver!()),
@@ -1170,27 +1400,65 @@ impl Interp {
                     safepoint!(1);
                     // A frameless (trivial) method found through a warm inline cache runs
                     // right here, without leaving the loop.
-                    let ic = c.caches[cache as usize].get();
                     let rcv = unsafe { sp.sub(argc as usize + 1).read() };
-                    if ic.epoch == self.space.epoch && ic.class == self.space.class_of(rcv) {
-                        let m = unsafe { &*ic.method };
-                        if let (None, Some(t)) = (m.primitive, m.code.trivial) {
-                            let arg = if argc > 0 { top!() } else { rcv };
-                            if let Some(v) = self.trivial_value(t, rcv, arg) {
+                    let hit = c.caches[cache as usize]
+                        .get()
+                        .lookup(self.space.class_of(rcv), self.space.epoch);
+                    if let Some((m, method_value)) = hit {
+                        let m = unsafe { &*m };
+                        if m.primitive.is_none() {
+                            let mc: &Code = &m.code;
+                            if let (Some(Trivial::Getter(i)), true) = (mc.trivial, rcv.is_object()) {
+                                // Getters first, without a second dispatch on the kind.
+                                if let Some(&v) = self.space.heap.get(rcv).fields.get(i as usize) {
+                                    unsafe { sp.sub(1).write(v) };
+                                    continue;
+                                }
+                            } else if let Some(Trivial::Constant(v)) = mc.trivial {
                                 unsafe {
                                     sp = sp.sub(argc as usize);
                                     sp.sub(1).write(v);
                                 }
                                 continue;
+                            } else if let Some(t) = mc.trivial {
+                                let arg = if argc > 0 { top!() } else { rcv };
+                                if let Some(v) = self.trivial_value(t, rcv, arg) {
+                                    unsafe {
+                                        sp = sp.sub(argc as usize);
+                                        sp.sub(1).write(v);
+                                    }
+                                    continue;
+                                }
+                            } else if mc.num_args == argc as u16 && mc.env_size == 0 {
+                                // An ordinary method activation, straight from the loop (what
+                                // `send`, `invoke` and `activate` do for it, minus the checks
+                                // already made). Anything unusual takes the general path.
+                                let nil = self.space.nil();
+                                enter_frame!(mc, argc, method_value, nil, rcv, nil, None);
+                            }
+                        } else if m.fast == FastPrim::BlockValue && rcv.is_object() {
+                            // `value`, `value:`, ... of a block: the same for its code.
+                            if let Body::Block(b) = &self.space.heap.get(rcv).body {
+                                let bc: *const Code = Rc::as_ptr(&b.code);
+                                let (method, receiver, outer, home) = (b.method, b.receiver, b.outer_env, b.home);
+                                // SAFETY: the closure (on the stack) keeps its code alive.
+                                let bc = unsafe { &*bc };
+                                if bc.num_args == argc as u16 && bc.env_size == 0 {
+                                    enter_frame!(bc, argc, method, rcv, receiver, outer, Some(home));
+                                }
                             }
                         }
                     }
-                    call!(self.send(
-                        c.literals[sel as usize],
-                        argc as usize,
-                        Some(&c.caches[cache as usize]),
-                        None
-                    ));
+                    // A primitive (or anything else) the cache found is invoked directly.
+                    call!(match hit {
+                        Some((m, method_value)) => self.invoke(unsafe { &*m }, method_value, argc as usize),
+                        None => self.send(
+                            c.literals[sel as usize],
+                            argc as usize,
+                            Some(&c.caches[cache as usize]),
+                            None
+                        ),
+                    });
                 }
                 Op::SuperSend { sel, argc, cache } => {
                     safepoint!(1);
@@ -1210,37 +1478,85 @@ impl Interp {
                         Some(start)
                     ));
                 }
-                Op::Add(k) => int_binop!(0, k, |a, b| self.space.new_int(a + b), |x, y| self
-                    .space
-                    .new_double(x + y)),
-                Op::Sub(k) => int_binop!(1, k, |a, b| self.space.new_int(a - b), |x, y| self
-                    .space
-                    .new_double(x - y)),
-                Op::Mul(k) => int_binop!(
-                    2,
-                    k,
-                    |a, b| match a.checked_mul(b) {
-                        Some(p) => self.space.new_int(p),
-                        None => self
-                            .space
-                            .new_bigint(num_bigint::BigInt::from(a) * num_bigint::BigInt::from(b)),
-                    },
-                    |x, y| self.space.new_double(x * y)
-                ),
-                Op::Lt(k) => int_binop!(3, k, |a, b| self.space.boolean(a < b), |x, y| self.space.boolean(x < y)),
-                Op::Gt(k) => int_binop!(4, k, |a, b| self.space.boolean(a > b), |x, y| self.space.boolean(x > y)),
-                Op::Le(k) => int_binop!(5, k, |a, b| self.space.boolean(a <= b), |x, y| self
-                    .space
-                    .boolean(x <= y)),
-                Op::Ge(k) => int_binop!(6, k, |a, b| self.space.boolean(a >= b), |x, y| self
-                    .space
-                    .boolean(x >= y)),
-                Op::Ne(k) => int_binop!(8, k, |a, b| self.space.boolean(a != b), |x, y| self
-                    .space
-                    .boolean(x != y)),
-                Op::Eq(k) => int_binop!(7, k, |a, b| self.space.boolean(a == b), |x, y| self
-                    .space
-                    .boolean(x == y)),
+                Op::Add(k) => arith_op!(Bin::Add, k),
+                Op::Sub(k) => arith_op!(Bin::Sub, k),
+                Op::Mul(k) => arith_op!(Bin::Mul, k),
+                Op::Lt(k) => cmp_op!(Bin::Lt, k),
+                Op::Gt(k) => cmp_op!(Bin::Gt, k),
+                Op::Le(k) => cmp_op!(Bin::Le, k),
+                Op::Ge(k) => cmp_op!(Bin::Ge, k),
+                Op::Eq(k) => cmp_op!(Bin::Eq, k),
+                Op::Ne(k) => cmp_op!(Bin::Ne, k),
+                Op::AddL(b) => arith_top!(Bin::Add, local!(b)),
+                Op::AddI(n) => arith_top!(Bin::Add, Value::small(n as i64)),
+                Op::AddLL(a, b) => arith_pair!(Bin::Add, a, local!(b)),
+                Op::AddLI(a, n) => arith_pair!(Bin::Add, a, Value::small(n as i64)),
+                Op::SubL(b) => arith_top!(Bin::Sub, local!(b)),
+                Op::SubI(n) => arith_top!(Bin::Sub, Value::small(n as i64)),
+                Op::SubLL(a, b) => arith_pair!(Bin::Sub, a, local!(b)),
+                Op::SubLI(a, n) => arith_pair!(Bin::Sub, a, Value::small(n as i64)),
+                Op::MulL(b) => arith_top!(Bin::Mul, local!(b)),
+                Op::MulI(n) => arith_top!(Bin::Mul, Value::small(n as i64)),
+                Op::MulLL(a, b) => arith_pair!(Bin::Mul, a, local!(b)),
+                Op::MulLI(a, n) => arith_pair!(Bin::Mul, a, Value::small(n as i64)),
+                Op::LtL(b) => cmp_top!(Bin::Lt, local!(b)),
+                Op::LtI(n) => cmp_top!(Bin::Lt, Value::small(n as i64)),
+                Op::LtLL(a, b) => cmp_pair!(Bin::Lt, a, local!(b)),
+                Op::LtLI(a, n) => cmp_pair!(Bin::Lt, a, Value::small(n as i64)),
+                Op::GtL(b) => cmp_top!(Bin::Gt, local!(b)),
+                Op::GtI(n) => cmp_top!(Bin::Gt, Value::small(n as i64)),
+                Op::GtLL(a, b) => cmp_pair!(Bin::Gt, a, local!(b)),
+                Op::GtLI(a, n) => cmp_pair!(Bin::Gt, a, Value::small(n as i64)),
+                Op::LeL(b) => cmp_top!(Bin::Le, local!(b)),
+                Op::LeI(n) => cmp_top!(Bin::Le, Value::small(n as i64)),
+                Op::LeLL(a, b) => cmp_pair!(Bin::Le, a, local!(b)),
+                Op::LeLI(a, n) => cmp_pair!(Bin::Le, a, Value::small(n as i64)),
+                Op::GeL(b) => cmp_top!(Bin::Ge, local!(b)),
+                Op::GeI(n) => cmp_top!(Bin::Ge, Value::small(n as i64)),
+                Op::GeLL(a, b) => cmp_pair!(Bin::Ge, a, local!(b)),
+                Op::GeLI(a, n) => cmp_pair!(Bin::Ge, a, Value::small(n as i64)),
+                Op::EqL(b) => cmp_top!(Bin::Eq, local!(b)),
+                Op::EqI(n) => cmp_top!(Bin::Eq, Value::small(n as i64)),
+                Op::EqLL(a, b) => cmp_pair!(Bin::Eq, a, local!(b)),
+                Op::EqLI(a, n) => cmp_pair!(Bin::Eq, a, Value::small(n as i64)),
+                Op::NeL(b) => cmp_top!(Bin::Ne, local!(b)),
+                Op::NeI(n) => cmp_top!(Bin::Ne, Value::small(n as i64)),
+                Op::NeLL(a, b) => cmp_pair!(Bin::Ne, a, local!(b)),
+                Op::NeLI(a, n) => cmp_pair!(Bin::Ne, a, Value::small(n as i64)),
+                Op::PushLocal2(a, b) => {
+                    push!(local!(a));
+                    push!(local!(b));
+                    pc += 1;
+                }
+                Op::NilToLocal(n) => {
+                    set_local!(n, self.space.nil());
+                    pc += 1;
+                }
+                Op::PushNilPop => pc += 1,
+                Op::MoveLocal(a, b) => {
+                    let v = local!(a);
+                    set_local!(b, v);
+                    pc += 1;
+                }
+                Op::StoreLocalPop(n) => {
+                    let v = pop!();
+                    set_local!(n, v);
+                    pc += 1;
+                }
+                Op::AtLocal(b) => {
+                    let (r, i) = (top!(), local!(b));
+                    let inline = match c.ops[pc] {
+                        Op::At(k) => self.array_at(r, i, &c.caches[k as usize]),
+                        _ => None,
+                    };
+                    match inline {
+                        Some(v) => {
+                            unsafe { sp.sub(1).write(v) };
+                            pc += 1;
+                        }
+                        None => push!(i),
+                    }
+                }
                 Op::At(k) => {
                     let (r, i) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                     match self.array_at(r, i, &c.caches[k as usize]) {
@@ -1257,9 +1573,15 @@ impl Interp {
                 Op::AtPut(k) => {
                     let (r, i, v) = unsafe { (sp.sub(3).read(), sp.sub(2).read(), sp.sub(1).read()) };
                     if self.array_at_put(r, i, v, &c.caches[k as usize]) {
-                        unsafe {
-                            sp = sp.sub(2);
-                            sp.sub(1).write(v);
+                        if let Op::Pop = c.ops[pc] {
+                            // `a at: i put: v.` as a statement: the answer is dropped.
+                            unsafe { sp = sp.sub(3) };
+                            pc += 1;
+                        } else {
+                            unsafe {
+                                sp = sp.sub(2);
+                                sp.sub(1).write(v);
+                            }
                         }
                     } else {
                         let sel = self.sel.at_put;
@@ -1333,17 +1655,7 @@ impl Interp {
                     push!(result);
                     pc = fb.end as usize;
                 }
-                Op::ForTest(counter, limit, up) => {
-                    let (n, l) = (local!(counter), local!(limit));
-                    if n.is_small() && l.is_small() {
-                        let (n, l) = (n.small_unchecked(), l.small_unchecked());
-                        if if up { n <= l } else { n >= l } {
-                            pc += 4;
-                        } else if let Op::JumpIfFalse(exit) = c.ops[pc + 3] {
-                            pc = exit as usize;
-                        }
-                    }
-                }
+                Op::ForTest(counter, limit, up) => for_test!(counter, limit, up),
                 Op::ForIncr(counter, step) => {
                     if let Some(n) = local!(counter).as_small() {
                         if let Some(next) = Value::try_small(n + step as i64) {
@@ -1351,21 +1663,16 @@ impl Interp {
                                 set_local!(counter, next);
                                 pc = top as usize;
                                 safepoint!(0);
+                                // The loop test at the top, without another dispatch.
+                                if let Op::ForTest(counter, limit, up) = c.ops[pc] {
+                                    pc += 1;
+                                    for_test!(counter, limit, up);
+                                }
                             }
                         }
                     }
                 }
-                Op::ForTestBy(counter, limit, step) => {
-                    let (n, l, s) = (local!(counter), local!(limit), local!(step));
-                    if n.is_small() && l.is_small() && s.is_small() {
-                        let (n, l) = (n.small_unchecked(), l.small_unchecked());
-                        if if s.small_unchecked() > 0 { n <= l } else { n >= l } {
-                            pc += crate::bytecode::FOR_BY_TEST_LEN;
-                        } else if let Op::JumpIfFalse(exit) = c.ops[pc + crate::bytecode::FOR_BY_TEST_LEN - 1] {
-                            pc = exit as usize;
-                        }
-                    }
-                }
+                Op::ForTestBy(counter, limit, step) => for_test_by!(counter, limit, step),
                 Op::ForIncrBy(counter, step) => {
                     let (n, s) = (local!(counter), local!(step));
                     if n.is_small() && s.is_small() {
@@ -1378,17 +1685,23 @@ impl Interp {
                                 set_local!(counter, next);
                                 pc = top as usize;
                                 safepoint!(0);
+                                if let Op::ForTestBy(counter, limit, step) = c.ops[pc] {
+                                    pc += 1;
+                                    for_test_by!(counter, limit, step);
+                                }
                             }
                         }
                     }
                 }
                 Op::ReturnTop => {
                     let v = pop!();
+                    fast_return!(v);
                     sync!();
                     flow!(self.return_from_frame(v, base));
                 }
                 Op::ReturnSelf => {
                     let v = receiver!();
+                    fast_return!(v);
                     sync!();
                     flow!(self.return_from_frame(v, base));
                 }
@@ -1412,6 +1725,24 @@ impl Interp {
                     }
                 }
             }
+        }
+    }
+
+    /// After a call out of the loop: an error ends the process (or the run); a return to
+    /// below `base` in the entry process answers the run's value. (Out of line: it keeps
+    /// the dispatch loop small.)
+    #[inline(never)]
+    fn after_call(&mut self, result: Result<(), VmError>, entry: usize, base: usize) -> Result<Option<Value>, VmError> {
+        match result {
+            Err(e) => {
+                let e = self.locate(e);
+                self.process_failed(e, entry)?;
+                Ok(None)
+            }
+            Ok(()) if self.scheduler.active == entry && self.frames.len() <= base => {
+                Ok(Some(self.stack.pop().unwrap_or(self.space.nil())))
+            }
+            Ok(()) => Ok(None),
         }
     }
 

@@ -81,8 +81,8 @@ pub struct Space {
     /// Global bindings; compiled code refers to them by index.
     pub globals: Vec<Global>,
     global_index: WordMap<Value, u32>,
-    /// The special objects array.
-    pub specials: Vec<Value>,
+    /// The special objects array (fixed size: indexing with a `Special` needs no bounds check).
+    pub specials: [Value; ALL_SPECIALS.len()],
     /// Bumped on every change that can invalidate inline caches.
     pub epoch: u32,
 }
@@ -101,7 +101,7 @@ impl Space {
             symbols: HashMap::new(),
             globals: Vec::new(),
             global_index: WordMap::default(),
-            specials: vec![Value::small(0); ALL_SPECIALS.len()],
+            specials: [Value::small(0); ALL_SPECIALS.len()],
             epoch: 1,
         }
     }
