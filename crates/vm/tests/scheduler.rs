@@ -29,9 +29,9 @@ fn timers_are_kept_only_while_a_process_has_a_deadline() {
     let (mut i, _) = interp();
     let v = i
         .eval(
-            "| s n | s := Semaphore new. n := 0.
-             1 to: 200 do: [ :k | [ (s wait: 1) ifFalse: [ n := n + 1 ] ] fork ].
-             Processor sleep: 30.
+            "| s done n | s := Semaphore new. done := Semaphore new. n := 0.
+             1 to: 200 do: [ :k | [ (s wait: 1) ifFalse: [ n := n + 1 ]. done signal ] fork ].
+             200 timesRepeat: [ done wait ].
              n",
             "test",
         )
