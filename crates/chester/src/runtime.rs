@@ -186,10 +186,11 @@ impl State {
             Kind::State => {
                 let heap = &app.space.heap;
                 let gc = format!(
-                    "gc: {} collections, {:.1} ms in total, longest {:.2} ms\n",
+                    "gc: {} collections, {:.1} ms in total, longest {:.2} ms; {} objects\n",
                     heap.collections,
                     heap.gc_total.as_secs_f64() * 1000.0,
-                    heap.gc_longest.as_secs_f64() * 1000.0
+                    heap.gc_longest.as_secs_f64() * 1000.0,
+                    heap.live_count()
                 );
                 let digest = espell_vm::mop::space_digest(app).detailed();
                 let (summary, classes) = digest.split_once('\n').unwrap_or((&digest, ""));
