@@ -116,7 +116,7 @@ pub fn start(path: &Path, waker: Waker) -> std::io::Result<(Receiver<Delivery>, 
         }
         std::fs::remove_file(path)?;
     }
-    // Bind and restrict a temporary name, then rename: the socket appears at `path` only
+    // Bind and restrict a temporary name, then link it: the socket appears at `path` only
     // once it listens with mode 0600 (a client waiting for the file never finds a socket
     // that refuses connections or one open to others).
     let mut tmp_name = path.as_os_str().to_owned();
@@ -124,12 +124,21 @@ pub fn start(path: &Path, waker: Waker) -> std::io::Result<(Receiver<Delivery>, 
     let tmp = PathBuf::from(tmp_name);
     let _ = std::fs::remove_file(&tmp);
     let listener = UnixListener::bind(&tmp)?;
+    // A hard link (not a rename) fails if another program put its socket there meanwhile.
     let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = placed {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+        .and_then(|()| std::fs::hard_link(&tmp, path))
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    format!("{} is the control socket of a running program", path.display()),
+                )
+            } else {
+                e
+            }
+        });
+    let _ = std::fs::remove_file(&tmp);
+    placed?;
     let (tx, rx) = channel();
     let owned: PathBuf = path.to_path_buf();
     let pending = Pending::default();

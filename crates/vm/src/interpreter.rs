@@ -787,6 +787,17 @@ impl Interp {
         for kept in &self.undo_roots {
             roots.extend_from_slice(kept);
         }
+        if !self.inserted_frames.is_empty() {
+            // An inserted frame whose trigger frame left without returning normally
+            // (non-local return, exception, termination) will never run: forget it.
+            let alive: std::collections::HashSet<u64> = self
+                .frames
+                .iter()
+                .chain(self.scheduler.processes.iter().flat_map(|p| p.frames.iter()))
+                .map(|f| f.serial)
+                .collect();
+            self.inserted_frames.retain(|i| alive.contains(&i.after_serial));
+        }
         for ins in &self.inserted_frames {
             roots.push(ins.receiver);
             roots.push(ins.selector);

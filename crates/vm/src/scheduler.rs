@@ -227,8 +227,10 @@ impl Scheduler {
 
     /// Records that process `id` (new, or brought back by a rollback) is not terminated.
     pub fn add_live(&mut self, id: usize) {
-        if let Err(at) = self.live.binary_search(&id) {
-            self.live.insert(at, id);
+        match self.live.binary_search(&id) {
+            Err(at) => self.live.insert(at, id),
+            // Still listed from before it ended (not swept yet): it no longer counts as dead.
+            Ok(_) => self.dead_in_live = self.dead_in_live.saturating_sub(1),
         }
     }
 

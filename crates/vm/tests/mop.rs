@@ -476,6 +476,16 @@ fn a_frame_inserted_below_the_top_runs_when_control_comes_back_to_it() {
         eval_print(&mut app, "(D log collect: [:e | e]) asArray"),
         "#(#step #inserted #back #step #back #step)"
     );
+    // An insertion whose trigger frame goes away without returning is dropped.
+    let report = hv.run_update(&mut app, &insert(false), "insert.som");
+    assert!(report.committed, "{}", report.line());
+    assert_eq!(app.inserted_frames.len(), 1);
+    eval(&mut app, "Worker terminate. Processor yield");
+    app.collect_garbage();
+    assert!(
+        app.inserted_frames.is_empty(),
+        "a terminated thread's insertion is forgotten"
+    );
 }
 
 #[test]

@@ -837,8 +837,9 @@ impl UpdateSession {
 
     /// `insertFrame:above:`: the created frame goes right above `above`. When `above` is the
     /// thread's top frame, the thread runs the created frame first; otherwise it runs when
-    /// the frame now above `above` returns (normally) to it. Either way its answer is
-    /// dropped and `above` then goes on as before.
+    /// the frame now above `above` returns (normally) to it; if that frame is unwound
+    /// instead, the insertion is dropped. Either way its answer is dropped and `above`
+    /// then goes on as before.
     pub fn insert_frame(&mut self, app: &mut Interp, thread: Value, created: Value, above: Value) -> MopResult<()> {
         self.operations += 1;
         let id = Self::thread_id(app, thread)?;
