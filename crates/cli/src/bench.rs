@@ -33,7 +33,7 @@ impl Runner {
         }
         let mut startup = prefix.clone();
         prefix.extend(["-cp".to_string(), cp.join(":"), "Harness".to_string()]);
-        let examples = dir.join("../examples").display().to_string();
+        let examples = examples_dir(dir).display().to_string();
         startup.extend(["-cp".to_string(), examples, "Hello".to_string()]);
         Runner {
             label: if virtualized { "virtualized" } else { "espell" }.into(),
@@ -106,6 +106,15 @@ impl BenchResult {
             .map(|k| format!("{:.1}", k as f64 / 1024.0))
             .unwrap_or_else(|| "?".into())
     }
+}
+
+/// Where `Hello` (the startup row) is: beside the benchmark directory, else this checkout's.
+fn examples_dir(bench: &Path) -> PathBuf {
+    let beside = bench.join("../examples");
+    if beside.join("Hello.som").is_file() {
+        return beside;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
 /// `bench/` of this checkout (or of the current directory).

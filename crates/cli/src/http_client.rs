@@ -6,6 +6,9 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+/// The largest body the client accepts (a wrong Content-Length must not exhaust memory).
+const MAX_BODY: usize = 64 << 20;
+
 /// One HTTP response as read off the wire.
 #[derive(Debug)]
 pub struct Response {
@@ -129,6 +132,9 @@ impl Client {
         let connection = response.header("Connection").ok_or("no Connection header")?;
         if connection != "keep-alive" && connection != "close" {
             return Err(format!("Connection: {connection}"));
+        }
+        if length > MAX_BODY {
+            return Err(format!("Content-Length {length} is larger than {MAX_BODY} bytes"));
         }
         let mut body = vec![0u8; length];
         self.reader

@@ -735,7 +735,7 @@ fn demo() -> ExitCode {
     }
     println!(
         "\n3. A web service under load takes core-library updates (Chester): examples/webapp\n   \
-         runs under a hypervisor while 10 keep-alive clients check every answer; every 1.5 s\n   \
+         runs under a hypervisor while 10 keep-alive clients check every answer; every 2 s\n   \
          an update arrives over the control socket: the do: move, an update that fails\n   \
          half-way (rolled back: the state digest is identical), and a revert.\n"
     );
@@ -743,7 +743,7 @@ fn demo() -> ExitCode {
     let out = std::env::temp_dir().join(format!("espell-demo-{}", std::process::id()));
     let mut opts = espell_cli::experiment::Options {
         clients: 10,
-        every: std::time::Duration::from_millis(1500),
+        every: std::time::Duration::from_millis(2000),
         duration: None,
         steps: vec![
             espell_cli::experiment::Step::Apply(updates.join("MoveDoToObject.som")),

@@ -222,7 +222,7 @@ impl User {
             expect_status(&r, 200, "index")?;
             ensure(
                 r.body.starts_with("Snippets service\nsnippets: ") && r.body.contains("titles:\n"),
-                || format!("index: {:?}", &r.body[..r.body.len().min(200)]),
+                || format!("index: {:?}", r.body.chars().take(200).collect::<String>()),
             )?;
             if j > 1 {
                 ensure(r.body.contains(&format!("  {author}: ")), || {

@@ -269,7 +269,7 @@ fn another_users_connection_is_refused() {
 fn webapp_under_load_takes_the_patch_sequence_without_a_failed_request() {
     let out_dir = std::env::temp_dir().join(format!("espell-experiment-test-{}", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_espell"))
-        .args(["experiment", "--clients", "20", "--every-ms", "1500", "--out"])
+        .args(["experiment", "--clients", "20", "--every-ms", "2000", "--out"])
         .arg(&out_dir)
         .args(["--expect", "committed,committed,rolled back,committed"])
         .current_dir(repo())
@@ -346,7 +346,7 @@ fn the_do_move_in_place_breaks_the_web_application() {
             "--clients",
             "5",
             "--every-ms",
-            "1500",
+            "2000",
             "--in-place",
             "--out",
         ])
@@ -371,7 +371,7 @@ fn the_do_move_in_place_breaks_the_web_application() {
             l.split(',')
                 .next()
                 .and_then(|t| t.parse::<f64>().ok())
-                .is_some_and(|t| t > 1500.0)
+                .is_some_and(|t| t > 2000.0)
         })
         .count();
     assert!(failed_late > 10, "requests after the update fail: {failed_late}");
@@ -439,7 +439,7 @@ fn a_harmless_update_in_place_leaves_every_request_correct() {
             "--clients",
             "8",
             "--every-ms",
-            "1500",
+            "2000",
             "--in-place",
             "--out",
         ])

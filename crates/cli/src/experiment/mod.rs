@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 const AROUND_US: u64 = 500_000;
 /// Length of the window "before" an update (µs), ending where "around" starts.
 const BEFORE_US: u64 = 1_000_000;
-/// The shortest interval between updates: the windows of two updates must not overlap.
-pub const MIN_EVERY_MS: u64 = 1_500;
+/// The shortest interval between updates: the windows of two updates (the second before
+/// and the second around each) must not overlap.
+pub const MIN_EVERY_MS: u64 = (BEFORE_US + 2 * AROUND_US) / 1000;
 /// Socket timeout of every client.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the application may take to print `listening on`.
@@ -201,7 +202,12 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         sleep_until(t0 + opts.every * (i as u32 + 1));
         updates.push(deliver(&socket, step, opts.in_place, t0, &mut committed));
     }
-    sleep_until(t0 + total);
+    // A slow update pushes the end back: every update gets a whole interval after it.
+    let last_answer = updates
+        .last()
+        .map(|u| Duration::from_micros((u.answered_ms * 1000.0) as u64) + opts.every)
+        .unwrap_or_default();
+    sleep_until(t0 + total.max(last_answer));
     let gc = gc_line(&socket);
     stop.store(true, Ordering::Relaxed);
     let reports: Vec<UserReport> = users
@@ -557,13 +563,15 @@ fn report(opts: &Options, addr: SocketAddr, duration_s: f64, o: &Outcome, expect
         "\n  {:<28} {:>8} {:>8} {:>7} {:>7} {:>7} {:>8} {:>6}\n",
         "latency (ms) of requests sent", "requests", "req/s", "p50", "p90", "p99", "max", "failed"
     ));
+    let end_us = (duration_s * 1e6) as u64;
     let mut around_windows = Vec::new();
     for (i, u) in o.updates.iter().enumerate() {
         let t = (u.sent_ms * 1000.0) as u64;
-        let from = t.saturating_sub(AROUND_US);
-        around_windows.push((from, t + AROUND_US));
+        let from = t.saturating_sub(AROUND_US).min(end_us);
+        let to = (t + AROUND_US).min(end_us);
+        around_windows.push((from, to));
         let before = stats::window(&o.samples, from.saturating_sub(BEFORE_US), from);
-        let around = stats::window(&o.samples, from, t + AROUND_US);
+        let around = stats::window(&o.samples, from, to);
         text.push_str(&row(&format!("step {}: the second before", i + 1), &before));
         text.push_str(&row(&format!("step {}: the second around", i + 1), &around));
     }
@@ -572,7 +580,10 @@ fn report(opts: &Options, addr: SocketAddr, duration_s: f64, o: &Outcome, expect
         .iter()
         .filter(|s| !around_windows.iter().any(|(a, b)| s.start_us >= *a && s.start_us < *b));
     let quiet_s = duration_s - around_windows.iter().map(|(a, b)| b - a).sum::<u64>() as f64 / 1e6;
-    text.push_str(&row("all seconds without update", &stats::summarize(quiet, quiet_s)));
+    text.push_str(&row(
+        "all seconds without update",
+        &stats::summarize(quiet, quiet_s.max(0.0)),
+    ));
     text.push_str(&row(
         "whole run",
         &stats::window(&o.samples, 0, (duration_s * 1e6) as u64),
