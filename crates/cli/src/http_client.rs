@@ -164,3 +164,17 @@ impl Client {
         }
     }
 }
+
+/// `Ok` when `cond` holds, else the error `what` describes.
+pub fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+/// `Ok` when the response has `status`; `what` names the request in the error.
+pub fn expect_status(r: &Response, status: u16, what: &str) -> Result<(), String> {
+    ensure(r.status == status, || format!("{what}: expected {status}, got {r:?}"))
+}

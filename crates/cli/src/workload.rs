@@ -3,7 +3,7 @@
 //! index, checks every answer against what it has done, and records each request's
 //! latency; it keeps only its newest snippets, so the load is steady. A broken connection is counted as dropped and replaced by a new one.
 
-use crate::http_client::{Client, Response};
+use crate::http_client::{ensure, expect_status, Client, Response};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -232,18 +232,6 @@ impl User {
         }
         Ok(())
     }
-}
-
-fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
-    if cond {
-        Ok(())
-    } else {
-        Err(what())
-    }
-}
-
-fn expect_status(r: &Response, status: u16, what: &str) -> Result<(), String> {
-    ensure(r.status == status, || format!("{what}: expected {status}, got {r:?}"))
 }
 
 /// The id in `{"id":N}`.

@@ -68,6 +68,22 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Runs `espell experiment ARGS --out DIR` from the repository root (DIR fresh for `tag`);
+/// answers its output and DIR.
+fn experiment(tag: &str, args: &[&str]) -> (Output, PathBuf) {
+    let out_dir = std::env::temp_dir().join(format!("espell-{tag}-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .arg("experiment")
+        .args(args)
+        .arg("--out")
+        .arg(&out_dir)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out, out_dir)
+}
+
 /// Tells Looping to end (an update that binds the global it watches) and waits for it.
 fn stop(sock: &Path, child: Child) -> Output {
     let script = sock.with_file_name("StopLooping.som");
@@ -267,15 +283,17 @@ fn another_users_connection_is_refused() {
 /// clients takes the do: move, the Point migration, a failing update and a revert.
 #[test]
 fn webapp_under_load_takes_the_patch_sequence_without_a_failed_request() {
-    let out_dir = std::env::temp_dir().join(format!("espell-experiment-test-{}", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
-        .args(["experiment", "--clients", "20", "--every-ms", "2000", "--out"])
-        .arg(&out_dir)
-        .args(["--expect", "committed,committed,rolled back,committed"])
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let (out, out_dir) = experiment(
+        "experiment-test",
+        &[
+            "--clients",
+            "20",
+            "--every-ms",
+            "2000",
+            "--expect",
+            "committed,committed,rolled back,committed",
+        ],
+    );
     let report = text(&out.stdout);
     assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
     assert!(report.contains(" 0 failed, 0 dropped connections"), "{report}");
@@ -312,14 +330,7 @@ fn webapp_under_load_takes_the_patch_sequence_without_a_failed_request() {
 
 #[test]
 fn pauses_are_measured_for_each_case_and_every_update_is_reverted() {
-    let out_dir = std::env::temp_dir().join(format!("espell-pauses-test-{}", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
-        .args(["experiment", "--pauses", "--runs", "2", "--points", "1000", "--out"])
-        .arg(&out_dir)
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let (out, out_dir) = experiment("pauses-test", &["--pauses", "--runs", "2", "--points", "1000"]);
     let report = text(&out.stdout);
     assert!(out.status.success(), "{report}{}", text(&out.stderr));
     for case in [
@@ -339,23 +350,17 @@ fn pauses_are_measured_for_each_case_and_every_update_is_reverted() {
 /// hypervisor, no atomicity) breaks the server for every client from then on.
 #[test]
 fn the_do_move_in_place_breaks_the_web_application() {
-    let out_dir = std::env::temp_dir().join(format!("espell-inplace-test-{}", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
-        .args([
-            "experiment",
+    let (out, out_dir) = experiment(
+        "inplace-test",
+        &[
             "--clients",
             "5",
             "--every-ms",
             "2000",
             "--in-place",
-            "--out",
-        ])
-        .arg(&out_dir)
-        .arg("examples/updates/MoveDoToObject.som")
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+            "examples/updates/MoveDoToObject.som",
+        ],
+    );
     let report = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(report.contains("MoveDoToObject -> in-place failed"), "{report}");
@@ -432,23 +437,17 @@ fn a_second_program_cannot_take_a_live_control_socket() {
 /// other processes, e.g. their non-local returns.
 #[test]
 fn a_harmless_update_in_place_leaves_every_request_correct() {
-    let out_dir = std::env::temp_dir().join(format!("espell-inplace-ok-{}", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
-        .args([
-            "experiment",
+    let (out, out_dir) = experiment(
+        "inplace-ok",
+        &[
             "--clients",
             "8",
             "--every-ms",
             "2000",
             "--in-place",
-            "--out",
-        ])
-        .arg(&out_dir)
-        .arg("examples/updates/DoubleDebugPrinting.som")
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+            "examples/updates/DoubleDebugPrinting.som",
+        ],
+    );
     let report = text(&out.stdout);
     assert!(report.contains("DoubleDebugPrinting -> applied in place"), "{report}");
     assert!(report.contains(" 0 failed, 0 dropped connections"), "{report}");

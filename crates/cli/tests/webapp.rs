@@ -5,7 +5,7 @@
 //! with a timeout, and a watchdog that kills the server and fails the test after
 //! `GLOBAL_LIMIT`.
 
-use espell_cli::http_client::{Client as HttpClient, Response};
+use espell_cli::http_client::{ensure, expect_status, Client as HttpClient, Response};
 use espell_cli::workload::run_user;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -51,18 +51,6 @@ impl Client {
     fn connect(addr: SocketAddr) -> Result<HttpClient, String> {
         HttpClient::connect(addr, IO_TIMEOUT)
     }
-}
-
-fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
-    if cond {
-        Ok(())
-    } else {
-        Err(what())
-    }
-}
-
-fn expect_status(r: &Response, status: u16, what: &str) -> Result<(), String> {
-    ensure(r.status == status, || format!("{what}: expected {status}, got {r:?}"))
 }
 
 fn keep_alive(r: &Response, what: &str) -> Result<(), String> {

@@ -153,6 +153,15 @@ pub struct Frame {
     pub on_return: OnReturn,
 }
 
+impl Frame {
+    /// The heap values the frame holds (besides its stack slots), for the collector.
+    pub fn trace(&self, out: &mut Vec<Value>) {
+        out.push(self.method);
+        out.push(self.closure);
+        out.push(self.env);
+    }
+}
+
 /// What happens to a frame's answer when it returns: checked once per return, like a flag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnReturn {
@@ -768,9 +777,7 @@ impl Interp {
         let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + self.frames.len() * 3 + 1024);
         roots.extend_from_slice(&self.stack);
         for f in &self.frames {
-            roots.push(f.method);
-            roots.push(f.closure);
-            roots.push(f.env);
+            f.trace(&mut roots);
         }
         for g in &self.space.globals {
             roots.push(g.name);

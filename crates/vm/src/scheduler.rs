@@ -109,6 +109,15 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
+    /// Takes process `id` off the queue of the semaphore it waits on, if any.
+    pub fn leave_semaphore(&mut self, id: usize) {
+        if let Some(sem) = self.processes[id].waiting_on.take() {
+            if let Some(q) = self.waiters.get_mut(&sem) {
+                q.retain(|&w| w != id);
+            }
+        }
+    }
+
     /// Lists process `id` as ready to run, at the back of its priority's queue (once).
     pub fn enqueue(&mut self, id: usize) {
         let p = &mut self.processes[id];
@@ -169,27 +178,27 @@ impl Scheduler {
     /// The processes waiting on a socket: (id, fd, writing); forgets those that no
     /// longer wait.
     fn io_waits(&mut self) -> Vec<(usize, i32, bool)> {
-        let processes = &mut self.processes;
-        self.io_waiting.retain(|&i| {
-            let keep = processes[i].io_wait.is_some();
-            processes[i].in_io_list = keep;
-            keep
-        });
+        self.prune_io_waiting();
         self.io_waiting
             .iter()
-            .filter_map(|&i| processes[i].io_wait.map(|(fd, write)| (i, fd, write)))
+            .filter_map(|&i| self.processes[i].io_wait.map(|(fd, write)| (i, fd, write)))
             .collect()
     }
 
     /// True if some process waits on a socket.
     pub fn has_io_waiters(&mut self) -> bool {
+        self.prune_io_waiting();
+        !self.io_waiting.is_empty()
+    }
+
+    /// Forgets the listed processes that no longer wait on a socket.
+    fn prune_io_waiting(&mut self) {
         let processes = &mut self.processes;
         self.io_waiting.retain(|&i| {
             let keep = processes[i].io_wait.is_some();
             processes[i].in_io_list = keep;
             keep
         });
-        !self.io_waiting.is_empty()
     }
 
     /// The processes not terminated, with their ids.
@@ -375,15 +384,10 @@ impl Interp {
     /// Makes process `id` runnable; asks for a switch at the next safe point if it should
     /// preempt the active one.
     pub fn make_runnable(&mut self, id: usize) {
-        let p = &mut self.scheduler.processes[id];
-        if p.state == RunState::Terminated {
+        if self.scheduler.processes[id].state == RunState::Terminated {
             return;
         }
-        if let Some(sem) = p.waiting_on.take() {
-            if let Some(q) = self.scheduler.waiters.get_mut(&sem) {
-                q.retain(|&w| w != id);
-            }
-        }
+        self.scheduler.leave_semaphore(id);
         let p = &mut self.scheduler.processes[id];
         p.state = RunState::Runnable;
         p.deadline = None;
@@ -635,12 +639,7 @@ impl Interp {
 
     /// Ends process `id` (its frames are dropped).
     pub fn terminate_process(&mut self, id: usize) -> Result<(), VmError> {
-        let p = &mut self.scheduler.processes[id];
-        if let Some(sem) = p.waiting_on.take() {
-            if let Some(q) = self.scheduler.waiters.get_mut(&sem) {
-                q.retain(|&w| w != id);
-            }
-        }
+        self.scheduler.leave_semaphore(id);
         let p = &mut self.scheduler.processes[id];
         p.state = RunState::Terminated;
         p.deadline = None;
@@ -672,9 +671,7 @@ impl Interp {
             roots.push(p.object);
             roots.extend_from_slice(&p.stack);
             for f in &p.frames {
-                roots.push(f.method);
-                roots.push(f.closure);
-                roots.push(f.env);
+                f.trace(roots);
             }
             if let Some(b) = p.start {
                 roots.push(b);

@@ -737,12 +737,7 @@ impl UpdateSession {
         self.operations += 1;
         let id = Self::thread_id(app, thread)?;
         self.snapshot_thread(app, id);
-        let p = &mut app.scheduler.processes[id];
-        if let Some(sem) = p.waiting_on.take() {
-            if let Some(q) = app.scheduler.waiters.get_mut(&sem) {
-                q.retain(|&w| w != id);
-            }
-        }
+        app.scheduler.leave_semaphore(id);
         let p = &mut app.scheduler.processes[id];
         p.state = crate::scheduler::RunState::Terminated;
         p.io_wait = None;

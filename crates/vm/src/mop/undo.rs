@@ -112,9 +112,7 @@ impl Undo {
                 out.push(snap.object);
                 out.extend_from_slice(&snap.stack);
                 for f in &snap.frames {
-                    out.push(f.method);
-                    out.push(f.closure);
-                    out.push(f.env);
+                    f.trace(out);
                 }
                 out.extend(snap.waiting_on.iter().copied());
             }

@@ -49,11 +49,7 @@ fn suspend(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         RunState::Terminated => Ok(()),
         _ if id == interp.scheduler.active => interp.block_active(RunState::Suspended),
         _ => {
-            if let Some(sem) = p.waiting_on.take() {
-                if let Some(q) = interp.scheduler.waiters.get_mut(&sem) {
-                    q.retain(|&w| w != id);
-                }
-            }
+            interp.scheduler.leave_semaphore(id);
             interp.scheduler.processes[id].state = RunState::Suspended;
             Ok(())
         }
