@@ -39,15 +39,66 @@ pub fn peer_uid(stream: &UnixStream) -> Option<u32> {
     (rc == 0).then_some(cred.uid)
 }
 
-/// Reads one request: at most `MAX_MESSAGE` bytes (one more means "too large").
-fn read_request(stream: &mut UnixStream) -> Result<Request, String> {
+/// What a connection asks for.
+enum Incoming {
+    /// A one-shot request (the client has shut its writing side).
+    Request(Request),
+    /// Phase 1 of a fleet update: (timeout ms, file, script); the connection stays open.
+    Prepare(u64, String, String),
+}
+
+/// Reads one request: at most `MAX_MESSAGE` bytes (one more means "too large"). A one-shot
+/// request ends where the client shuts its writing side; a prepare request's header says
+/// how long its script is (the client keeps the connection open for the decision).
+fn read_request(stream: &mut UnixStream) -> Result<Incoming, String> {
     stream.set_read_timeout(Some(READ_TIMEOUT)).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
-    let mut limited = stream.take(MAX_MESSAGE as u64 + 1);
-    limited
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("reading the request: {e}"))?;
-    Request::decode(&bytes)
+    let mut chunk = [0u8; 8192];
+    let mut prepare: Option<(usize, u64, usize, String)> = None;
+    loop {
+        if let Some((start, _, len, _)) = &prepare {
+            if bytes.len() >= start + len {
+                break;
+            }
+        }
+        if bytes.len() > MAX_MESSAGE {
+            break;
+        }
+        let n = stream
+            .read(&mut chunk)
+            .map_err(|e| format!("reading the request: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        let before = bytes.len();
+        bytes.extend_from_slice(&chunk[..n]);
+        if prepare.is_none() && bytes.starts_with(crate::protocol::TAG.as_bytes()) {
+            let scan_from = before.saturating_sub(1);
+            if let Some(nl) = bytes[scan_from..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|p| p + scan_from)
+            {
+                let header = String::from_utf8_lossy(&bytes[..nl]).into_owned();
+                let prefix = format!("{} {} ", crate::protocol::TAG, crate::protocol::PREPARE);
+                if header.starts_with(&prefix) {
+                    let (timeout, len, file) = crate::protocol::Prepared::parse_header(&header)?;
+                    prepare = Some((nl + 1, timeout, len, file));
+                }
+            }
+        }
+    }
+    match prepare {
+        Some((start, timeout, len, file)) => {
+            if bytes.len() < start + len {
+                return Err("the prepare request ends before its script".into());
+            }
+            let script = String::from_utf8(bytes[start..start + len].to_vec())
+                .map_err(|_| "the script is not UTF-8 text".to_string())?;
+            Ok(Incoming::Prepare(timeout, file, script))
+        }
+        None => Request::decode(&bytes).map(Incoming::Request),
+    }
 }
 
 /// Counts the answers not yet written, so that a program that ends right after answering
@@ -76,7 +127,10 @@ fn answer(stream: &mut UnixStream, deliveries: &Sender<Delivery>, waker: &Waker)
     let me = unsafe { libc::getuid() };
     let answer = match peer_uid(stream) {
         Some(uid) if uid == me => match read_request(stream) {
-            Ok(request) => {
+            Ok(Incoming::Prepare(timeout, file, script)) => {
+                return crate::two_phase::serve_prepare(stream, timeout, file, script, deliveries, waker);
+            }
+            Ok(Incoming::Request(request)) => {
                 let (tx, rx) = channel();
                 if deliveries.send((request, tx)).is_err() {
                     "error: the application has ended".to_string()
@@ -145,8 +199,13 @@ pub fn start(path: &Path, waker: Waker) -> std::io::Result<(Receiver<Delivery>, 
     let counted = pending.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
+            // One thread per connection: a prepared fleet update holds its connection
+            // open while other requests (say, --state) are answered.
             match stream {
-                Ok(s) => serve(s, &tx, &waker, &counted),
+                Ok(s) => {
+                    let (tx, waker, counted) = (tx.clone(), waker.clone(), counted.clone());
+                    std::thread::spawn(move || serve(s, &tx, &waker, &counted));
+                }
                 Err(_) => continue,
             }
         }

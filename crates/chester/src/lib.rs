@@ -4,5 +4,8 @@
 
 pub mod client;
 pub mod control;
+pub mod journal;
 pub mod protocol;
 pub mod runtime;
+pub mod transport;
+pub mod two_phase;

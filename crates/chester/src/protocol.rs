@@ -27,6 +27,15 @@ pub enum Kind {
     /// The baseline: run the script inside the application by plain reflection, without
     /// pause or atomicity.
     InPlace,
+    /// Phase 1 of a fleet update: run the script and hold the application paused with the
+    /// changes made but not committed, until a decision or the prepare timeout. On the wire
+    /// it has its own header (`prepare_header`); inside, `file` carries a `Prepared`.
+    Prepare,
+    /// Phase 2: commit the held update (internal: sent by the control thread that holds the
+    /// prepare's connection; `file` is the transaction number).
+    Commit,
+    /// Phase 2: roll the held update back (internal, like `Commit`).
+    Abort,
 }
 
 impl Kind {
@@ -38,6 +47,9 @@ impl Kind {
             Kind::Revert => "revert",
             Kind::State => "state",
             Kind::InPlace => "in-place",
+            Kind::Prepare => "prepare",
+            Kind::Commit => "commit",
+            Kind::Abort => "abort",
         }
     }
 }
@@ -100,6 +112,81 @@ impl Request {
     }
 }
 
+/// The header word of a two-phase prepare request.
+pub const PREPARE: &str = "prepare";
+/// The longest a prepared instance waits for its decision (whatever the coordinator asks).
+pub const MAX_PREPARE_TIMEOUT_MS: u64 = 60_000;
+
+/// A prepare request's parameters (wire: `ESPELL/1 prepare TIMEOUT_MS LENGTH FILE`, then
+/// exactly LENGTH bytes of script; the connection stays open for the decision line
+/// `commit` or `abort`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    /// The transaction number (given by the control thread; unique in the process).
+    pub txn: u64,
+    /// How long the instance holds the prepared update without a decision (ms).
+    pub timeout_ms: u64,
+    /// The script's file name.
+    pub file: String,
+}
+
+impl Prepared {
+    /// The header line a coordinator sends (with the script's length).
+    pub fn header(timeout_ms: u64, length: usize, file: &str) -> String {
+        format!("{TAG} {PREPARE} {timeout_ms} {length} {}\n", file.replace('\n', " "))
+    }
+
+    /// Parses a prepare header line: answers (timeout, script length, file name).
+    pub fn parse_header(line: &str) -> Result<(u64, usize, String), String> {
+        let mut words = line.trim_end_matches(['\r', '\n']).splitn(5, ' ');
+        if words.next() != Some(TAG) || words.next() != Some(PREPARE) {
+            return Err(format!("not an {TAG} {PREPARE} request"));
+        }
+        let timeout = words
+            .next()
+            .and_then(|w| w.parse::<u64>().ok())
+            .filter(|&t| t > 0 && t <= MAX_PREPARE_TIMEOUT_MS)
+            .ok_or_else(|| format!("the prepare timeout must be 1..{MAX_PREPARE_TIMEOUT_MS} ms"))?;
+        let length = words
+            .next()
+            .and_then(|w| w.parse::<usize>().ok())
+            .filter(|&n| n > 0 && n <= MAX_MESSAGE)
+            .ok_or_else(|| format!("the script length must be 1..{MAX_MESSAGE} bytes"))?;
+        let file = words.next().unwrap_or("update").trim().to_string();
+        Ok((timeout, length, file))
+    }
+
+    /// Packs the parameters into a request's `file` field (between the control thread and
+    /// the VM thread only).
+    pub fn to_field(&self) -> String {
+        format!("{} {} {}", self.txn, self.timeout_ms, self.file)
+    }
+
+    /// Unpacks `to_field`.
+    pub fn from_field(field: &str) -> Option<Prepared> {
+        let mut w = field.splitn(3, ' ');
+        Some(Prepared {
+            txn: w.next()?.parse().ok()?,
+            timeout_ms: w.next()?.parse().ok()?,
+            file: w.next().unwrap_or("").to_string(),
+        })
+    }
+}
+
+/// Frames an answer sent while the connection stays open (the prepare's first answer):
+/// `ESPELL/1 answer LENGTH` and the text.
+pub fn frame_answer(text: &str) -> Vec<u8> {
+    format!("{TAG} answer {}\n{text}", text.len()).into_bytes()
+}
+
+/// Reads the length from a framed answer's header line.
+pub fn parse_answer_header(line: &str) -> Option<usize> {
+    line.trim_end()
+        .strip_prefix(&format!("{TAG} answer "))
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n <= MAX_MESSAGE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +227,28 @@ mod tests {
                 assert_eq!(Request::decode(&r.encode()).map(|d| d.kind), Ok(r.kind));
             }
         }
+    }
+
+    #[test]
+    fn prepare_headers_round_trip_and_bad_ones_are_refused() {
+        let h = Prepared::header(2000, 17, "up date.som");
+        assert_eq!(Prepared::parse_header(&h), Ok((2000, 17, "up date.som".to_string())));
+        assert!(Prepared::parse_header("ESPELL/1 prepare 0 17 x").is_err());
+        assert!(Prepared::parse_header("ESPELL/1 prepare 2000 0 x").is_err());
+        assert!(Prepared::parse_header("ESPELL/1 prepare 99999999 5 x").is_err());
+        assert!(Prepared::parse_header("ESPELL/1 apply x").is_err());
+        let p = Prepared {
+            txn: 7,
+            timeout_ms: 2000,
+            file: "a b.som".into(),
+        };
+        assert_eq!(Prepared::from_field(&p.to_field()), Some(p));
+        let framed = String::from_utf8(frame_answer("prepared: x\n")).unwrap();
+        let (head, body) = framed.split_once('\n').unwrap();
+        assert_eq!(parse_answer_header(head), Some(body.len()));
+        // The internal kinds never come from the wire.
+        assert!(Request::decode(b"ESPELL/1 commit 1\n").is_err());
+        assert!(Request::decode(b"ESPELL/1 abort 1\n").is_err());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! transaction, and answers with what changed and how long the application was paused.
 
 use crate::control::Delivery;
-use crate::protocol::{Kind, Request};
+use crate::journal::{Action, Entry, Journal};
+use crate::protocol::{Kind, Prepared, Request};
 use espell_vm::hypervisor::{Hypervisor, UpdateReport};
 use espell_vm::quiescence::UpdateEvent;
 use espell_vm::Interp;
@@ -41,6 +42,10 @@ struct Record {
     at: Duration,
     /// When it was reverted, if it was.
     reverted_at: Option<Duration>,
+    /// Its journal entry, when the program keeps a journal.
+    seq: Option<u64>,
+    /// Whether it was replayed from the journal at start.
+    replayed: bool,
 }
 
 struct State {
@@ -52,10 +57,29 @@ struct State {
     policy: Policy,
     /// When Chester was installed (history times count from here).
     since: Instant,
+    /// The patch journal (`--journal`), if any.
+    journal: Option<Journal>,
+    /// Outcomes of recent fleet transactions, for decisions that arrive too late.
+    finished: VecDeque<(u64, String)>,
 }
 
 /// Installs Chester as the application's update handler.
-pub fn install(app: &mut Interp, mut hypervisor: Hypervisor, deliveries: Receiver<Delivery>, policy: Policy) {
+pub fn install(app: &mut Interp, hypervisor: Hypervisor, deliveries: Receiver<Delivery>, policy: Policy) {
+    let _ = install_with_journal(app, hypervisor, deliveries, policy, None, false);
+}
+
+/// Installs Chester with a patch journal: first replays the journal's entries on `app`
+/// (which must not have run yet), each as a transaction, then records every committed
+/// update and revert in it. Answers the replay's report, or the error that refuses the
+/// start (an entry that fails now, unless `skip_failed`).
+pub fn install_with_journal(
+    app: &mut Interp,
+    mut hypervisor: Hypervisor,
+    deliveries: Receiver<Delivery>,
+    policy: Policy,
+    journal: Option<Journal>,
+    skip_failed: bool,
+) -> Result<String, String> {
     hypervisor.keep_undo = true;
     hypervisor.script_timeout = policy.script_timeout;
     let mut state = State {
@@ -66,8 +90,42 @@ pub fn install(app: &mut Interp, mut hypervisor: Hypervisor, deliveries: Receive
         history: Vec::new(),
         policy,
         since: Instant::now(),
+        journal,
+        finished: VecDeque::new(),
     };
+    let report = state.replay(app, skip_failed)?;
     app.interrupt_handler = Some(Box::new(move |app, event| state.on_event(app, event)));
+    Ok(report)
+}
+
+/// Replays journal `entries` on a fresh `app` that has not run (`espell journal --verify`):
+/// answers the replay's report, which has a `warning:` line for every entry whose recorded
+/// digest differs from the one the replay reaches, or the error of an entry that fails.
+pub fn replay_for_check(
+    app: &mut Interp,
+    mut hypervisor: Hypervisor,
+    entries: &[Entry],
+    dir: &str,
+) -> Result<String, String> {
+    hypervisor.keep_undo = true;
+    let (_tx, deliveries) = std::sync::mpsc::channel();
+    let mut state = State {
+        hypervisor,
+        deliveries,
+        queue: VecDeque::new(),
+        current: None,
+        history: Vec::new(),
+        policy: Policy::default(),
+        since: Instant::now(),
+        journal: None,
+        finished: VecDeque::new(),
+    };
+    state.replay_entries(app, entries, dir, false)
+}
+
+/// The code digest of `app` as the journal and `--state` print it.
+fn code_digest_text(app: &Interp) -> String {
+    espell_vm::mop::code_digest(app).to_string()
 }
 
 fn describe(report: &UpdateReport, dry_run: bool, wait_ms: f64) -> String {
@@ -127,22 +185,20 @@ impl State {
                         self.start_next(app);
                         return;
                     }
+                    if request.kind == Kind::Prepare {
+                        self.prepare_and_hold(app, request, reply, wait_ms);
+                        self.start_next(app);
+                        return;
+                    }
                     let dry_run = request.kind == Kind::DryRun;
                     let mut report = self
                         .hypervisor
                         .run_update_with(app, &request.script, &request.file, dry_run);
-                    let text = describe(&report, dry_run, wait_ms);
-                    eprint!("espell: {text}");
+                    let mut text = describe(&report, dry_run, wait_ms);
                     if report.committed && !dry_run {
-                        let summary = text.lines().skip(1).take(5).collect::<Vec<_>>().join("; ");
-                        self.history.push(Record {
-                            script: report.script.clone(),
-                            summary,
-                            undo: report.undo.take(),
-                            at: self.since.elapsed(),
-                            reverted_at: None,
-                        });
+                        text = self.keep(app, &mut report, &request, text);
                     }
+                    eprint!("espell: {text}");
                     let _ = reply.send(text);
                 }
                 self.start_next(app);
@@ -173,13 +229,24 @@ impl State {
                         Some(t) => format!(" (reverted at +{:.1} s)", t.as_secs_f64()),
                         None => String::new(),
                     };
+                    let origin = match (r.seq, r.replayed) {
+                        (Some(n), true) => format!(" [journal entry {n}, replayed at start]"),
+                        (Some(n), false) => format!(" [journal entry {n}]"),
+                        _ => String::new(),
+                    };
                     text.push_str(&format!(
-                        "{}. +{:.1} s {}{state}: {}\n",
+                        "{}. +{:.1} s {}{state}{origin}: {}\n",
                         i + 1,
                         r.at.as_secs_f64(),
                         r.script,
                         r.summary
                     ));
+                }
+                if let Some(j) = &self.journal {
+                    text.push_str(&format!("journal {}: {} entries\n", j.dir().display(), j.entries.len()));
+                    for e in &j.entries {
+                        text.push_str(&format!("{}\n", e.line()));
+                    }
                 }
                 let _ = reply.send(text);
             }
@@ -194,20 +261,33 @@ impl State {
                 );
                 let digest = espell_vm::mop::space_digest(app).detailed();
                 let (summary, classes) = digest.split_once('\n').unwrap_or((&digest, ""));
-                let _ = reply.send(format!("state: {summary}\n{gc}{classes}"));
+                let _ = reply.send(format!("state: {summary}\n{}{gc}{classes}", code_line(app)));
             }
             Kind::Revert => self.queue.push_back((request, reply)),
             Kind::InPlace => {
                 let _ = reply.send(run_in_place(app, &request));
             }
-            Kind::Apply | Kind::DryRun => match self.hypervisor.check_script(&request.script, &request.file) {
-                Err(e) => {
-                    let _ = reply.send(format!(
-                        "rolled back: the script does not compile (the application was not paused)\nreason: {e}\n"
-                    ));
+            Kind::Commit | Kind::Abort => {
+                // A decision for a transaction no longer held here (it timed out).
+                let txn = request.file.parse::<u64>().unwrap_or(0);
+                let text = self
+                    .finished
+                    .iter()
+                    .find(|(t, _)| *t == txn)
+                    .map(|(_, text)| text.clone())
+                    .unwrap_or_else(|| format!("error: transaction {txn} is not prepared here\n"));
+                let _ = reply.send(text);
+            }
+            Kind::Apply | Kind::DryRun | Kind::Prepare => {
+                match self.hypervisor.check_script(&request.script, &label(&request)) {
+                    Err(e) => {
+                        let _ = reply.send(format!(
+                            "rolled back: the script does not compile (the application was not paused)\nreason: {e}\n"
+                        ));
+                    }
+                    Ok(()) => self.queue.push_back((request, reply)),
                 }
-                Ok(()) => self.queue.push_back((request, reply)),
-            },
+            }
         }
     }
 
@@ -221,11 +301,29 @@ impl State {
         let n = undo.len();
         let started = Instant::now();
         undo.revert(app);
-        format!(
+        let mut text = format!(
             "committed: reverted update {} ({n} recorded change(s) undone)\npause: quiescence wait {wait_ms:.3} ms, revert {:.3} ms\n",
             record.script,
             started.elapsed().as_secs_f64() * 1000.0
-        )
+        );
+        if let (Some(journal), Some(of)) = (self.journal.as_mut(), record.seq) {
+            let entry = Entry {
+                seq: journal.next_seq(),
+                time: crate::journal::now(),
+                action: Action::Revert { of },
+                summary: format!("reverted {}", record.script),
+                digest: code_digest_text(app),
+            };
+            let seq = entry.seq;
+            match journal.append(entry) {
+                Ok(()) => text.push_str(&format!("journal: entry {seq} written\n")),
+                // The revert cannot be taken back; say plainly what a restart would do.
+                Err(e) => text.push_str(&format!(
+                    "warning: {e}; a restart with this journal would bring the update back\n"
+                )),
+            }
+        }
+        text
     }
 
     fn start_next(&mut self, app: &mut Interp) {
@@ -236,6 +334,275 @@ impl State {
             self.current = Some((d, Instant::now()));
             app.begin_quiescence(self.policy.timeout, self.policy.pause_stragglers);
         }
+    }
+}
+
+/// The file name a request names (a prepare packs its parameters in front of it).
+fn label(request: &Request) -> String {
+    match request.kind {
+        Kind::Prepare => Prepared::from_field(&request.file).map_or_else(|| request.file.clone(), |p| p.file),
+        _ => request.file.clone(),
+    }
+}
+
+/// The `code:` line of a state answer: the code digest, stable across processes (ADR 0017).
+fn code_line(app: &Interp) -> String {
+    let digest = espell_vm::mop::code_digest(app);
+    let changed = if digest.changed.is_empty() {
+        "none".to_string()
+    } else {
+        digest.changed.join(" ")
+    };
+    format!("code: {digest} (classes changed since loaded: {changed})\n")
+}
+
+impl State {
+    /// Keeps a committed update: writes its journal entry (when there is a journal) and
+    /// records it in the history. If the journal cannot be written the update is rolled
+    /// back (a committed update must survive a restart); answers the text to send.
+    fn keep(&mut self, app: &mut Interp, report: &mut UpdateReport, request: &Request, text: String) -> String {
+        self.keep_with_summary(app, report, request, text.clone(), &text)
+    }
+
+    /// `keep`, with the change summary taken from `described` (the update's `describe`).
+    fn keep_with_summary(
+        &mut self,
+        app: &mut Interp,
+        report: &mut UpdateReport,
+        request: &Request,
+        text: String,
+        described: &str,
+    ) -> String {
+        let summary = described.lines().skip(1).take(5).collect::<Vec<_>>().join("; ");
+        let undo = report.undo.take();
+        let mut text = text;
+        let mut seq = None;
+        if let Some(journal) = self.journal.as_mut() {
+            let started = Instant::now();
+            let entry = Entry {
+                seq: journal.next_seq(),
+                time: crate::journal::now(),
+                action: Action::Apply {
+                    file: label(request),
+                    script: request.script.clone(),
+                },
+                summary: summary.clone(),
+                digest: code_digest_text(app),
+            };
+            let n = entry.seq;
+            match journal.append(entry) {
+                Ok(()) => {
+                    seq = Some(n);
+                    text.push_str(&format!(
+                        "journal: entry {n} written ({:.3} ms)\n",
+                        started.elapsed().as_secs_f64() * 1000.0
+                    ));
+                }
+                Err(e) => {
+                    if let Some(undo) = undo {
+                        undo.roll_back(app);
+                    }
+                    return format!(
+                        "rolled back: update {}: {e} (a committed update must survive a restart)\n",
+                        report.script
+                    );
+                }
+            }
+        }
+        self.history.push(Record {
+            script: report.script.clone(),
+            summary,
+            undo,
+            at: self.since.elapsed(),
+            reverted_at: None,
+            seq,
+            replayed: false,
+        });
+        text
+    }
+
+    /// Phase 1 of a fleet update, then the wait for phase 2: runs the script, answers
+    /// `prepared` (or the failure) and holds the application paused until the decision or
+    /// the prepare timeout (then rolls back by itself: presumed abort).
+    fn prepare_and_hold(&mut self, app: &mut Interp, request: Request, reply: Sender<String>, wait_ms: f64) {
+        let Some(params) = Prepared::from_field(&request.file) else {
+            let _ = reply.send("error: malformed prepare request\n".into());
+            return;
+        };
+        let mut report = self
+            .hypervisor
+            .run_update_with(app, &request.script, &params.file, false);
+        if !report.committed {
+            let text = describe(&report, false, wait_ms);
+            eprint!("espell: fleet transaction {}: {text}", params.txn);
+            self.remember(params.txn, text.clone());
+            let _ = reply.send(text);
+            return;
+        }
+        let held = Instant::now();
+        let deadline = held + Duration::from_millis(params.timeout_ms);
+        let described = describe(&report, false, wait_ms);
+        let prepared = format!(
+            "prepared: update {} (held paused, not committed; rolls back by itself after {} ms without a decision)\n{}",
+            report.script,
+            params.timeout_ms,
+            described.split_once('\n').map_or("", |(_, rest)| rest)
+        );
+        eprint!("espell: fleet transaction {}: {prepared}", params.txn);
+        let _ = reply.send(prepared);
+        let decision = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.deliveries.recv_timeout(left) {
+                Ok((r, answer)) if matches!(r.kind, Kind::Commit | Kind::Abort) && r.file == params.txn.to_string() => {
+                    break Some((r.kind == Kind::Commit, answer));
+                }
+                Ok(other) => self.accept(app, other),
+                Err(_) => break None,
+            }
+        };
+        let hold_ms = held.elapsed().as_secs_f64() * 1000.0;
+        let (text, answer) = match decision {
+            Some((true, answer)) => {
+                let text = format!(
+                    "committed: update {} (fleet transaction {})\nhold: {hold_ms:.3} ms\n",
+                    report.script, params.txn
+                );
+                (
+                    self.keep_with_summary(app, &mut report, &request, text, &described),
+                    Some(answer),
+                )
+            }
+            Some((false, answer)) => {
+                if let Some(undo) = report.undo.take() {
+                    undo.roll_back(app);
+                }
+                let text = format!(
+                    "rolled back: update {} (fleet transaction {}): the coordinator decided to abort\nhold: {hold_ms:.3} ms\n",
+                    report.script, params.txn
+                );
+                (text, Some(answer))
+            }
+            None => {
+                if let Some(undo) = report.undo.take() {
+                    undo.roll_back(app);
+                }
+                let text = format!(
+                    "rolled back: update {} (fleet transaction {}): no decision within {} ms (presumed abort)\nhold: {hold_ms:.3} ms\n",
+                    report.script, params.txn, params.timeout_ms
+                );
+                (text, None)
+            }
+        };
+        eprint!("espell: fleet transaction {}: {text}", params.txn);
+        self.remember(params.txn, text.clone());
+        if let Some(answer) = answer {
+            let _ = answer.send(text);
+        }
+    }
+
+    fn remember(&mut self, txn: u64, text: String) {
+        if self.finished.len() >= 32 {
+            self.finished.pop_front();
+        }
+        self.finished.push_back((txn, text));
+    }
+
+    /// Brings a program that has not run yet to its journal's state: every entry in order,
+    /// each as a transaction. Answers a report (empty without a journal).
+    fn replay(&mut self, app: &mut Interp, skip_failed: bool) -> Result<String, String> {
+        let Some(journal) = self.journal.as_ref() else {
+            return Ok(String::new());
+        };
+        let entries = journal.entries.clone();
+        let dir = journal.dir().display().to_string();
+        self.replay_entries(app, &entries, &dir, skip_failed)
+    }
+
+    /// Replays `entries` (from the journal in `dir`) on `app`.
+    fn replay_entries(
+        &mut self,
+        app: &mut Interp,
+        entries: &[Entry],
+        dir: &str,
+        skip_failed: bool,
+    ) -> Result<String, String> {
+        let mut out = String::new();
+        let mut skipped: Vec<u64> = Vec::new();
+        let (mut applied, mut reverted) = (0, 0);
+        for e in entries {
+            match &e.action {
+                Action::Apply { file, script } => {
+                    let mut report = self.hypervisor.run_update_with(app, script, file, false);
+                    if !report.committed {
+                        let why = format!(
+                            "journal {dir}: entry {} ({file}, committed {}) fails now: {}",
+                            e.seq,
+                            crate::journal::utc(e.time),
+                            report.reason.trim()
+                        );
+                        if !skip_failed {
+                            return Err(format!(
+                                "{why}\nthe program was not started (the program changed since?); start with --journal-skip-failed to run without it"
+                            ));
+                        }
+                        out.push_str(&format!("skipped {why}\n"));
+                        skipped.push(e.seq);
+                        continue;
+                    }
+                    applied += 1;
+                    self.history.push(Record {
+                        script: report.script.clone(),
+                        summary: e.summary.clone(),
+                        undo: report.undo.take(),
+                        at: self.since.elapsed(),
+                        reverted_at: None,
+                        seq: Some(e.seq),
+                        replayed: true,
+                    });
+                }
+                Action::Revert { of } => {
+                    if skipped.contains(of) {
+                        out.push_str(&format!(
+                            "skipped journal entry {} (a revert of skipped entry {of})\n",
+                            e.seq
+                        ));
+                        skipped.push(e.seq);
+                        continue;
+                    }
+                    let last = self.history.iter_mut().rev().find(|r| r.undo.is_some());
+                    match last {
+                        Some(r) if r.seq == Some(*of) => {
+                            r.undo.take().expect("found above").revert(app);
+                            r.reverted_at = Some(self.since.elapsed());
+                            reverted += 1;
+                        }
+                        _ => {
+                            return Err(format!(
+                                "journal {dir}: entry {} reverts entry {of}, which is not the last update in effect (the journal is inconsistent)",
+                                e.seq
+                            ))
+                        }
+                    }
+                }
+            }
+            if skipped.is_empty() {
+                let now = code_digest_text(app);
+                if now != e.digest {
+                    out.push_str(&format!(
+                        "warning: after journal entry {} the code digest is {now}, recorded {} (the program's class files changed?)\n",
+                        e.seq, e.digest
+                    ));
+                }
+            }
+        }
+        if !entries.is_empty() {
+            out.push_str(&format!(
+                "journal {dir}: replayed {applied} update(s) and {reverted} revert(s) of {} entries before start; code digest {}\n",
+                entries.len(),
+                code_digest_text(app)
+            ));
+        }
+        Ok(out)
     }
 }
 

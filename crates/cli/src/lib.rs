@@ -3,9 +3,12 @@
 //! driver.
 
 pub mod bench;
+pub mod bridge;
 pub mod capture;
 pub mod experiment;
+pub mod fleet;
 pub mod http_client;
+pub mod journal_cmd;
 pub mod repl;
 pub mod rusage;
 pub mod setup;

@@ -51,6 +51,15 @@ enum Command {
         /// (milliseconds); past it the script is stopped and the update rolled back.
         #[arg(long, value_name = "MS", default_value_t = 10000)]
         script_timeout: u64,
+        /// Keep a patch journal in DIR (implies --hypervisor): every committed update and
+        /// revert is recorded durably, and on start the journal's updates are applied
+        /// before the program's first instruction.
+        #[arg(long, value_name = "DIR")]
+        journal: Option<PathBuf>,
+        /// With --journal: start even if a journal entry fails now (it is skipped, and
+        /// said so), instead of refusing to start.
+        #[arg(long)]
+        journal_skip_failed: bool,
         /// A class name on the class path, or a path to Name.som.
         program: String,
         /// Arguments passed to the program.
@@ -113,11 +122,25 @@ enum Command {
         compare: Option<String>,
     },
     /// Send an update script to a running `espell run --hypervisor` (exit 0 only when
-    /// committed; with --dry-run, when it would commit).
+    /// committed; with --dry-run, when it would commit). With several targets (--to
+    /// repeated, or --fleet) the update is two-phase: committed on every instance or none.
     Patch {
-        /// The control socket of the running program.
-        #[arg(long, value_name = "PATH")]
-        to: PathBuf,
+        /// A running program's control socket: a path, ssh://[user@]host/path.sock or
+        /// exec:COMMAND (a command relaying one connection, e.g. `exec:kubectl exec -i POD
+        /// -- espell control-bridge /run/app.sock`). Repeat for a fleet.
+        #[arg(long, value_name = "TARGET")]
+        to: Vec<String>,
+        /// A file listing the fleet's targets, one per line (`#` comments).
+        #[arg(long, value_name = "FILE")]
+        fleet: Option<PathBuf>,
+        /// Fleet updates: how long a prepared instance holds the update paused without a
+        /// decision before rolling it back by itself (ms).
+        #[arg(long, value_name = "MS", default_value_t = 2000)]
+        prepare_timeout: u64,
+        /// Fleet updates: wait MS between "prepared on all" and the decision (a drill for
+        /// the window a coordinator crash leaves; keep it below --prepare-timeout to commit).
+        #[arg(long, value_name = "MS")]
+        pause_before_commit: Option<u64>,
         /// Run the script and roll it back, answering what it would change.
         #[arg(long)]
         dry_run: bool,
@@ -194,6 +217,32 @@ enum Command {
     },
     /// The main demonstration.
     Demo,
+    /// List a patch journal (`espell run --journal DIR`) and check every entry; verify it
+    /// by replaying it on a fresh copy of the program, or compact it.
+    Journal {
+        /// The journal's directory.
+        dir: PathBuf,
+        /// Replay the journal on a fresh program (--classpath) and compare the code digest
+        /// after every entry with the recorded one.
+        #[arg(long)]
+        verify: bool,
+        /// Drop every update that a later revert undid, with that revert (refused while a
+        /// program holds the journal).
+        #[arg(long)]
+        compact: bool,
+        /// With --verify: the program's class path.
+        #[arg(long = "classpath", visible_alias = "cp", value_name = "DIRS")]
+        cp: Option<String>,
+        /// With --verify: the core library directory, if not the embedded one.
+        #[arg(long, value_name = "DIR")]
+        core: Option<PathBuf>,
+    },
+    /// Relay one control connection between stdin/stdout and a program's control socket
+    /// (what `espell patch --to ssh://host/path.sock` runs on the far end).
+    ControlBridge {
+        /// The control socket.
+        socket: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -208,18 +257,21 @@ fn main() -> ExitCode {
             quiescence_timeout,
             pause_stragglers,
             script_timeout,
+            journal,
+            journal_skip_failed,
             program,
             args,
         } => {
             let script_timeout = std::time::Duration::from_millis(script_timeout);
+            let journal = journal.map(|dir| (dir, journal_skip_failed));
             match update_after_ms {
-                None if hypervisor || control.is_some() => {
+                None if hypervisor || control.is_some() || journal.is_some() => {
                     let policy = espell_chester::runtime::Policy {
                         timeout: std::time::Duration::from_millis(quiescence_timeout),
                         pause_stragglers,
                         script_timeout,
                     };
-                    run_hypervised(cp, core, control, policy, &program, &args)
+                    run_hypervised(cp, core, control, policy, journal, &program, &args)
                 }
                 None => run(cp, core, &program, &args),
                 Some(update) => run_with_update(cp, core, &update, script_timeout, &program, &args),
@@ -227,6 +279,9 @@ fn main() -> ExitCode {
         }
         Command::Patch {
             to,
+            fleet,
+            prepare_timeout,
+            pause_before_commit,
             dry_run,
             history,
             revert,
@@ -248,8 +303,71 @@ fn main() -> ExitCode {
             } else {
                 Kind::Apply
             };
-            patch(&to, kind, file.as_deref())
+            let mut targets = to;
+            if let Some(f) = &fleet {
+                match espell_cli::fleet::read_fleet_file(f) {
+                    Ok(t) => targets.extend(t),
+                    Err(e) => {
+                        eprintln!("espell: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            let targets = match espell_cli::fleet::parse_targets(&targets) {
+                Ok(t) if t.is_empty() => {
+                    eprintln!("espell: patch needs --to TARGET (or --fleet FILE)");
+                    return ExitCode::FAILURE;
+                }
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("espell: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let opts = espell_cli::fleet::Options {
+                prepare_timeout_ms: prepare_timeout,
+                pause_before_commit: pause_before_commit.map(std::time::Duration::from_millis),
+            };
+            if targets.len() > 1 || fleet.is_some() {
+                patch_fleet(&targets, kind, file.as_deref(), &opts)
+            } else {
+                patch(&targets[0], kind, file.as_deref())
+            }
         }
+        Command::Journal {
+            dir,
+            verify,
+            compact,
+            cp,
+            core,
+        } => {
+            use espell_cli::journal_cmd;
+            let result = if compact {
+                journal_cmd::compact(&dir)
+            } else if verify {
+                let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
+                journal_cmd::verify(&dir, cp, core)
+            } else {
+                journal_cmd::list(&dir)
+            };
+            match result {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("espell: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::ControlBridge { socket } => match espell_cli::bridge::relay(&socket) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("espell control-bridge: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
             let mut interp = match setup::interpreter(cp, None) {
@@ -567,12 +685,23 @@ fn run_hypervised(
     core: Option<PathBuf>,
     control: Option<PathBuf>,
     policy: espell_chester::runtime::Policy,
+    journal: Option<(PathBuf, bool)>,
     program: &str,
     args: &[String],
 ) -> ExitCode {
     let (mut app, hypervisor, class) = match app_and_hypervisor(cp, core, program) {
         Ok(x) => x,
         Err(code) => return code,
+    };
+    let (journal, skip_failed) = match journal {
+        None => (None, false),
+        Some((dir, skip)) => match espell_chester::journal::Journal::open(&dir) {
+            Ok(j) => (Some(j), skip),
+            Err(e) => {
+                eprintln!("espell: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     let path = control.unwrap_or_else(espell_chester::control::default_path);
     let (deliveries, pending) = match espell_chester::control::start(&path, app.waker()) {
@@ -582,8 +711,21 @@ fn run_hypervised(
             return ExitCode::FAILURE;
         }
     };
+    // The journal is replayed before the control socket's path is announced, so a client
+    // that waits for that line never sees the program before the journal's state.
+    match espell_chester::runtime::install_with_journal(&mut app, hypervisor, deliveries, policy, journal, skip_failed)
+    {
+        Ok(report) => eprint!(
+            "{}",
+            report.lines().map(|l| format!("espell: {l}\n")).collect::<String>()
+        ),
+        Err(e) => {
+            eprintln!("espell: {e}");
+            let _ = std::fs::remove_file(&path);
+            return ExitCode::FAILURE;
+        }
+    }
     eprintln!("espell: control socket {}", path.display());
-    espell_chester::runtime::install(&mut app, hypervisor, deliveries, policy);
     let result = app.run_main(&class, args);
     app.flush();
     // An answer the program gave just before it ended (say, to the update that broke it)
@@ -596,11 +738,14 @@ fn run_hypervised(
     }
 }
 
-/// `espell patch --to PATH [--dry-run|--in-place|--history|--revert|--state] [FILE]`.
-fn patch(to: &std::path::Path, kind: espell_chester::protocol::Kind, file: Option<&std::path::Path>) -> ExitCode {
+/// The request for `kind` (reading the script for the kinds that need one).
+fn patch_request(
+    kind: espell_chester::protocol::Kind,
+    file: Option<&std::path::Path>,
+) -> Result<espell_chester::protocol::Request, ExitCode> {
     use espell_chester::protocol::{Kind, Request};
-    let request = if matches!(kind, Kind::History | Kind::Revert | Kind::State) {
-        Request {
+    if matches!(kind, Kind::History | Kind::Revert | Kind::State) {
+        return Ok(Request {
             kind,
             file: if kind == Kind::Revert {
                 "revert".into()
@@ -608,26 +753,65 @@ fn patch(to: &std::path::Path, kind: espell_chester::protocol::Kind, file: Optio
                 String::new()
             },
             script: String::new(),
-        }
-    } else {
-        let Some(file) = file else {
-            eprintln!("espell: patch needs an update script (or --history, --revert, --state)");
-            return ExitCode::FAILURE;
-        };
-        let script = match std::fs::read_to_string(file) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("espell: cannot read {}: {e}", file.display());
-                return ExitCode::FAILURE;
-            }
-        };
-        Request {
+        });
+    }
+    let Some(file) = file else {
+        eprintln!("espell: patch needs an update script (or --history, --revert, --state)");
+        return Err(ExitCode::FAILURE);
+    };
+    match std::fs::read_to_string(file) {
+        Ok(script) => Ok(Request {
             kind,
             file: file.display().to_string(),
             script,
+        }),
+        Err(e) => {
+            eprintln!("espell: cannot read {}: {e}", file.display());
+            Err(ExitCode::FAILURE)
         }
+    }
+}
+
+/// `espell patch` with several targets: a two-phase update, or the request on every one.
+fn patch_fleet(
+    targets: &[espell_chester::transport::Target],
+    kind: espell_chester::protocol::Kind,
+    file: Option<&std::path::Path>,
+    opts: &espell_cli::fleet::Options,
+) -> ExitCode {
+    use espell_chester::protocol::Kind;
+    let request = match patch_request(kind, file) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
-    match espell_chester::client::send(to, &request) {
+    let (report, ok) = match kind {
+        Kind::Apply => espell_cli::fleet::update(targets, &request.file, &request.script, opts),
+        Kind::State => espell_cli::fleet::state(targets),
+        Kind::InPlace => {
+            eprintln!("espell: --in-place is for one instance (it has no transaction to share)");
+            return ExitCode::FAILURE;
+        }
+        _ => espell_cli::fleet::broadcast(targets, &request),
+    };
+    print!("{report}");
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `espell patch --to TARGET [--dry-run|--in-place|--history|--revert|--state] [FILE]`.
+fn patch(
+    to: &espell_chester::transport::Target,
+    kind: espell_chester::protocol::Kind,
+    file: Option<&std::path::Path>,
+) -> ExitCode {
+    let request = match patch_request(kind, file) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match espell_chester::client::send_to(to, &request) {
         Ok(reply) => {
             print!("{reply}");
             let first = reply.lines().next().unwrap_or("");
@@ -641,7 +825,7 @@ fn patch(to: &std::path::Path, kind: espell_chester::protocol::Kind, file: Optio
             }
         }
         Err(e) => {
-            eprintln!("espell: cannot reach {}: {e}", to.display());
+            eprintln!("espell: cannot reach {to}: {e}");
             ExitCode::FAILURE
         }
     }

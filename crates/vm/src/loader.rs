@@ -34,6 +34,9 @@ pub struct Loader {
     /// Whether the embedded hypervisor library (mirrors, ChesterUpdate) is searched, before
     /// the core library. Only hypervisor spaces set it.
     pub use_hypervisor_library: bool,
+    /// Each class's content fingerprint as its class file defined it (the code digest
+    /// leaves out the classes that still match, ADR 0017).
+    pub pristine: std::collections::HashMap<String, u64>,
 }
 
 /// A source text being compiled: its label, its text and its line table.
@@ -66,6 +69,7 @@ impl Loader {
             loading: HashSet::new(),
             shells: HashSet::new(),
             use_hypervisor_library: false,
+            pristine: Default::default(),
         }
     }
 
@@ -250,6 +254,8 @@ impl Interp {
             self.space.install_method(meta, mv);
         }
         self.install_standard_primitives(&def.name, class, meta, file);
+        let print = crate::mop::code_digest::class_fingerprint(self, class);
+        self.loader.pristine.insert(def.name.clone(), print);
         Ok(class)
     }
 

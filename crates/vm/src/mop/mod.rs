@@ -5,10 +5,12 @@
 //! names); `undo` the log; `mirrors` the Smalltalk mirror primitives of a hypervisor
 //! space, which call the same Rust API.
 
+pub mod code_digest;
 pub mod digest;
 pub mod mirrors;
 pub mod session;
 pub mod undo;
 
+pub use code_digest::{code_digest, CodeDigest};
 pub use digest::{space_digest, SpaceDigest};
 pub use session::{ChangeSummary, MopError, SlotRef, UndoLog, UpdateSession};

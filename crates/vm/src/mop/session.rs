@@ -61,6 +61,16 @@ impl UndoLog {
         }
     }
 
+    /// Rolls the update back completely, as if its session had failed: like `revert`, and
+    /// classes the session loaded are unbound again (a prepared fleet update that is
+    /// aborted leaves the space exactly as before, ADR 0008).
+    pub fn roll_back(self, app: &mut Interp) {
+        roll_back(app, self.log);
+        if let Some(roots) = app.undo_roots.get_mut(self.root_slot) {
+            roots.clear();
+        }
+    }
+
     /// Gives up the possibility to revert: the values it kept may be collected.
     pub fn forget(self, app: &mut Interp) {
         if let Some(roots) = app.undo_roots.get_mut(self.root_slot) {

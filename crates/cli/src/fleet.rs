@@ -1,0 +1,370 @@
+//! `espell patch` across several instances (`--to S1 --to S2 ...` or `--fleet FILE`): a
+//! fleet update is a two-phase commit with presumed abort (every instance prepares — runs
+//! the script and holds its application paused, uncommitted — then all commit, or all roll
+//! back); `--dry-run`, `--revert`, `--history` and `--state` go to every instance. Each
+//! answer is a table with one row per instance (docs/chester.md, "Fleet updates").
+
+use espell_chester::client;
+use espell_chester::protocol::{Kind, Request};
+use espell_chester::transport::Target;
+use std::time::{Duration, Instant};
+
+/// How a fleet update runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// How long a prepared instance waits for the decision before rolling back (ms).
+    pub prepare_timeout_ms: u64,
+    /// Wait this long between "all prepared" and the decision (to rehearse a coordinator
+    /// that dies in that window).
+    pub pause_before_commit: Option<Duration>,
+}
+
+/// Reads a fleet file: one target per line; blank lines and `#` comments are skipped.
+pub fn read_fleet_file(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let targets: Vec<String> = text
+        .lines()
+        .map(|l| l.split_once('#').map_or(l, |(t, _)| t).trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if targets.is_empty() {
+        return Err(format!("{}: no targets (one per line)", path.display()));
+    }
+    Ok(targets)
+}
+
+/// Parses every target, naming the bad one.
+pub fn parse_targets(texts: &[String]) -> Result<Vec<Target>, String> {
+    let targets: Vec<Target> = texts.iter().map(|t| Target::parse(t)).collect::<Result<_, _>>()?;
+    for (i, t) in targets.iter().enumerate() {
+        if targets[..i].contains(t) {
+            return Err(format!("target {t} is given twice"));
+        }
+    }
+    Ok(targets)
+}
+
+/// The number after `key` in `text` (e.g. `quiescence wait 1.234 ms`).
+fn number_after(text: &str, key: &str) -> Option<f64> {
+    let at = text.find(key)? + key.len();
+    text[at..].split_whitespace().next()?.trim_end_matches(',').parse().ok()
+}
+
+/// The number after `key` on an answer's `pause:` line.
+fn pause_number(answer: &str, key: &str) -> Option<f64> {
+    answer
+        .lines()
+        .find(|l| l.starts_with("pause: "))
+        .and_then(|l| number_after(l, key))
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.3} ms"))
+}
+
+/// The first line's status (`committed`, `rolled back`, `prepared`, `error`, ...).
+fn status(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let head = first.split(':').next().unwrap_or("").trim();
+    if head.is_empty() {
+        "no answer".into()
+    } else {
+        head.to_string()
+    }
+}
+
+/// The reason line of an answer (for failures), or its first line.
+fn reason(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("reason: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| text.lines().next().unwrap_or("no answer").to_string())
+}
+
+/// One row of a table.
+struct Row {
+    target: String,
+    cells: Vec<String>,
+}
+
+fn table(headers: &[&str], rows: &[Row]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    widths[0] = widths[0].max(rows.iter().map(|r| r.target.len()).max().unwrap_or(0));
+    for r in rows {
+        for (i, c) in r.cells.iter().enumerate() {
+            widths[i + 1] = widths[i + 1].max(c.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    for r in rows {
+        let mut cells = vec![r.target.as_str()];
+        cells.extend(r.cells.iter().map(String::as_str));
+        out.push_str(&line(cells));
+    }
+    out
+}
+
+/// Runs `f` for every target at once; answers in the targets' order.
+fn each<T: Send + 'static>(targets: &[Target], f: impl Fn(Target) -> T + Send + Sync + Clone + 'static) -> Vec<T> {
+    let handles: Vec<_> = targets
+        .iter()
+        .cloned()
+        .map(|t| {
+            let f = f.clone();
+            std::thread::spawn(move || f(t))
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("a fleet worker panicked"))
+        .collect()
+}
+
+/// A fleet update: prepare everywhere, then commit everywhere or roll back everywhere.
+/// Answers the report and whether the update committed on every instance.
+pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (String, bool) {
+    let started = Instant::now();
+    let (label, source, timeout) = (file.to_string(), script.to_string(), opts.prepare_timeout_ms);
+    let prepared = each(targets, move |t| {
+        let (text, conn) = client::prepare(&t, &label, &source, timeout);
+        (text, conn)
+    });
+    let all = prepared.iter().all(|(_, c)| c.is_some());
+    let n = targets.len();
+    if all {
+        if let Some(pause) = opts.pause_before_commit {
+            eprintln!(
+                "espell: prepared on all {n} instances; deciding in {} ms",
+                pause.as_millis()
+            );
+            std::thread::sleep(pause);
+        }
+    }
+    // Phase 2: the decision, to every prepared instance at once.
+    let mut firsts = Vec::new();
+    let mut handles = Vec::new();
+    for (text, conn) in prepared {
+        firsts.push(text);
+        handles.push(conn.map(|c| std::thread::spawn(move || client::decide(c, all))));
+    }
+    let finals: Vec<Option<String>> = handles
+        .into_iter()
+        .map(|h| h.map(|h| h.join().unwrap_or_else(|_| "error: worker failed\n".into())))
+        .collect();
+    let mut rows = Vec::new();
+    let mut notes = String::new();
+    let mut committed = 0;
+    for ((t, first), last) in targets.iter().zip(&firsts).zip(&finals) {
+        let outcome = match last {
+            Some(l) => status(l),
+            None => status(first),
+        };
+        if outcome == "committed" {
+            committed += 1;
+        }
+        let hold = last.as_deref().and_then(|l| number_after(l, "hold: "));
+        rows.push(Row {
+            target: t.to_string(),
+            cells: vec![
+                outcome.clone(),
+                ms(pause_number(first, "quiescence wait ")),
+                ms(pause_number(first, "script ")),
+                ms(hold),
+            ],
+        });
+        match last {
+            None => notes.push_str(&format!("{t}: {}\n", reason(first))),
+            Some(l) if outcome != "committed" => notes.push_str(&format!("{t}: {}\n", l.lines().next().unwrap_or(""))),
+            _ => {}
+        }
+    }
+    let verdict = if committed == n {
+        format!("committed on all {n} instances")
+    } else if committed == 0 {
+        if all {
+            format!("rolled back on all {n} instances (the decision to commit did not arrive)")
+        } else {
+            format!(
+                "rolled back on all {n} instances ({} of {n} could not prepare)",
+                firsts.iter().filter(|f| !f.starts_with("prepared")).count()
+            )
+        }
+    } else {
+        format!(
+            "INCONSISTENT: committed on {committed} of {n} instances (a commit did not arrive in time); `espell patch --state` shows which; revert those or apply again on the others"
+        )
+    };
+    let mut out = format!(
+        "fleet update {file}: {verdict} ({:.0} ms)\n",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    out.push_str(&table(
+        &["instance", "outcome", "quiescence wait", "script", "hold"],
+        &rows,
+    ));
+    out.push_str(&notes);
+    (out, committed == n)
+}
+
+/// Sends one request to every instance at once and tabulates the answers: `--dry-run`
+/// and `--revert` (not two-phase: each instance reverts its own last update).
+pub fn broadcast(targets: &[Target], request: &Request) -> (String, bool) {
+    let r = request.clone();
+    let answers = each(targets, move |t| {
+        client::send_to(&t, &r).unwrap_or_else(|e| format!("error: {e}\n"))
+    });
+    let good = |a: &str| match request.kind {
+        Kind::DryRun => a.starts_with("would commit"),
+        Kind::History => a.starts_with("history"),
+        _ => a.starts_with("committed"),
+    };
+    if request.kind == Kind::History {
+        let mut out = String::new();
+        for (t, a) in targets.iter().zip(&answers) {
+            out.push_str(&format!("== {t}\n{a}"));
+        }
+        return (out, answers.iter().all(|a| good(a)));
+    }
+    let ok = answers.iter().filter(|a| good(a)).count();
+    let what = match request.kind {
+        Kind::DryRun => format!("fleet dry run {}", request.file),
+        Kind::Revert => "fleet revert (each instance undoes its last update; not two-phase)".to_string(),
+        _ => format!("fleet {}", request.file),
+    };
+    let mut out = format!("{what}: {ok} of {} answered as hoped\n", targets.len());
+    let rows: Vec<Row> = targets
+        .iter()
+        .zip(&answers)
+        .map(|(t, a)| Row {
+            target: t.to_string(),
+            cells: vec![
+                status(a),
+                ms(pause_number(a, "quiescence wait ")),
+                ms(pause_number(a, "script ")),
+            ],
+        })
+        .collect();
+    out.push_str(&table(&["instance", "outcome", "quiescence wait", "script"], &rows));
+    for (t, a) in targets.iter().zip(&answers) {
+        if !good(a) || request.kind == Kind::DryRun {
+            for l in a
+                .lines()
+                .filter(|l| l.starts_with("reason:") || l.starts_with("error") || l.starts_with("changes:"))
+            {
+                out.push_str(&format!("{t}: {l}\n"));
+            }
+        }
+    }
+    (out, ok == targets.len())
+}
+
+/// The code digest of an instance's state answer (`code: #...`).
+pub fn code_digest_of(answer: &str) -> Option<String> {
+    answer
+        .lines()
+        .find_map(|l| l.strip_prefix("code: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+}
+
+/// `--state` across the fleet: every instance's code digest, and whether they agree.
+pub fn state(targets: &[Target]) -> (String, bool) {
+    let request = Request {
+        kind: Kind::State,
+        file: String::new(),
+        script: String::new(),
+    };
+    let answers = each(targets, move |t| {
+        client::send_to(&t, &request).unwrap_or_else(|e| format!("error: {e}\n"))
+    });
+    let digests: Vec<Option<String>> = answers.iter().map(|a| code_digest_of(a)).collect();
+    let first = digests.first().cloned().flatten();
+    let agree = first.is_some() && digests.iter().all(|d| *d == first);
+    let rows: Vec<Row> = targets
+        .iter()
+        .zip(&answers)
+        .zip(&digests)
+        .map(|((t, a), d)| {
+            let changed = a
+                .lines()
+                .find_map(|l| l.strip_prefix("code: "))
+                .and_then(|l| l.split_once("changed since loaded: "))
+                .map_or(String::new(), |(_, c)| c.trim_end_matches(')').to_string());
+            Row {
+                target: t.to_string(),
+                cells: vec![
+                    d.clone()
+                        .unwrap_or_else(|| a.lines().next().unwrap_or("no answer").to_string()),
+                    changed,
+                ],
+            }
+        })
+        .collect();
+    let verdict = if agree {
+        format!("all {} digests agree", targets.len())
+    } else {
+        let distinct: std::collections::BTreeSet<_> = digests.iter().flatten().collect();
+        format!(
+            "digests DIFFER ({} distinct, {} unreachable)",
+            distinct.len(),
+            digests.iter().filter(|d| d.is_none()).count()
+        )
+    };
+    let mut out = format!("fleet state: {verdict}\n");
+    out.push_str(&table(&["instance", "code digest", "classes changed"], &rows));
+    (out, agree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_read_for_the_table() {
+        let a = "prepared: update Up (held)\nchanges: 1\npause: quiescence wait 1.250 ms, script 3.500 ms, commit 0.010 ms\n";
+        assert_eq!(pause_number(a, "quiescence wait "), Some(1.25));
+        assert_eq!(pause_number(a, "script "), Some(3.5));
+        assert_eq!(status(a), "prepared");
+        assert_eq!(status("rolled back: update X\nreason: boom\n"), "rolled back");
+        assert_eq!(reason("rolled back: update X\nreason: boom\n"), "boom");
+        assert_eq!(
+            code_digest_of("state: x\ncode: #00ff (classes changed since loaded: A)\n"),
+            Some("#00ff".into())
+        );
+        let t = table(
+            &["instance", "outcome"],
+            &[Row {
+                target: "/tmp/a.sock".into(),
+                cells: vec!["committed".into()],
+            }],
+        );
+        assert_eq!(t, "instance     outcome\n/tmp/a.sock  committed\n");
+    }
+
+    #[test]
+    fn fleet_files_and_duplicate_targets() {
+        let dir = std::env::temp_dir().join(format!("espell-fleet-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("fleet");
+        std::fs::write(&f, "# web\n/tmp/a.sock\n\nssh://h/b.sock  # remote\n").unwrap();
+        assert_eq!(read_fleet_file(&f).unwrap(), vec!["/tmp/a.sock", "ssh://h/b.sock"]);
+        std::fs::write(&f, "# nothing\n").unwrap();
+        assert!(read_fleet_file(&f).is_err());
+        assert!(parse_targets(&["/a".into(), "/a".into()])
+            .unwrap_err()
+            .contains("twice"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
