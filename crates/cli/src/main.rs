@@ -201,6 +201,11 @@ enum Command {
         /// times, and the idle cost of an update point.
         #[arg(long)]
         pauses: bool,
+        /// Instead of the single-instance run: N instances with journals, clients spread
+        /// over them, a fleet update, a fleet update that fails on one instance only, and a
+        /// crash and restart of instance 0 (scripts from examples/fleet).
+        #[arg(long, value_name = "N")]
+        fleet: Option<usize>,
         /// With --pauses: applications per case.
         #[arg(long, default_value_t = 20)]
         runs: usize,
@@ -486,12 +491,39 @@ fn main() -> ExitCode {
             quiescence_timeout,
             in_place,
             pauses,
+            fleet,
             runs,
             points,
             expect,
             steps,
         } => {
             use espell_cli::experiment;
+            if let Some(instances) = fleet {
+                let opts = experiment::fleet::Options {
+                    instances,
+                    clients,
+                    every: std::time::Duration::from_millis(every_ms),
+                    out,
+                    class_path: cp,
+                    app,
+                    scripts: PathBuf::from("examples/fleet"),
+                    quiescence_timeout_ms: quiescence_timeout,
+                };
+                return match experiment::fleet::run(&opts) {
+                    Ok(o) => {
+                        print!("{}", o.report);
+                        if o.success {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("espell: experiment --fleet: {e}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
             if pauses {
                 let opts = experiment::pauses::PauseOptions {
                     runs,

@@ -458,3 +458,30 @@ fn a_prepared_instance_rolls_back_by_itself_when_the_coordinator_goes_quiet() {
     let _ = app.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_fleet_experiment_runs_its_three_steps() {
+    let out_dir = scratch("experiment");
+    let out = Command::new(ESPELL)
+        .args([
+            "experiment",
+            "--fleet",
+            "2",
+            "--clients",
+            "4",
+            "--every-ms",
+            "2000",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    assert_eq!(report.matches("[ok]").count(), 3, "{report}");
+    assert!(report.contains("all 2 digests agree"), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("total ")), "{report}");
+    assert!(out_dir.join("requests.csv").is_file() && out_dir.join("i0.journal/journal").is_file());
+    let _ = std::fs::remove_dir_all(&out_dir);
+}

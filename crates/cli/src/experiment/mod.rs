@@ -6,6 +6,7 @@
 //! latency percentiles in the second around each update next to the second before it.
 //! Updates are delivered by running `espell patch`, exactly as a user would.
 
+pub mod fleet;
 pub mod pauses;
 pub mod plot;
 pub mod stats;
