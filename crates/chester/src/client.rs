@@ -57,8 +57,9 @@ fn relay_said(errors: &str) -> String {
     }
 }
 
-/// Phase 1 of a fleet update on one instance: sends the script and answers the
-/// instance's first answer, with the connection still open when it says `prepared`.
+/// Phase 1 of a fleet update on one instance: sends the script (none: a revert of the last
+/// update) and answers the instance's first answer, with the connection still open when
+/// it says `prepared`.
 pub fn prepare(
     target: &crate::transport::Target,
     file: &str,
@@ -69,7 +70,12 @@ pub fn prepare(
         Ok(c) => c,
         Err(e) => return (format!("error: cannot reach {target}: {e}\n"), None),
     };
-    let header = crate::protocol::Prepared::header(timeout_ms, script.len(), file);
+    // An empty script means "revert the last update" (two-phase).
+    let header = if script.is_empty() {
+        crate::protocol::Prepared::revert_header(timeout_ms)
+    } else {
+        crate::protocol::Prepared::header(timeout_ms, script.len(), file)
+    };
     let sent = conn
         .write_all(header.as_bytes())
         .and_then(|()| conn.write_all(script.as_bytes()));

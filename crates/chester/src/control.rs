@@ -43,8 +43,9 @@ pub fn peer_uid(stream: &UnixStream) -> Option<u32> {
 enum Incoming {
     /// A one-shot request (the client has shut its writing side).
     Request(Request),
-    /// Phase 1 of a fleet update: (timeout ms, file, script); the connection stays open.
-    Prepare(u64, String, String),
+    /// Phase 1 of a fleet update: (revert?, timeout ms, file, script); the connection
+    /// stays open.
+    Prepare(bool, u64, String, String),
 }
 
 /// Reads one request: at most `MAX_MESSAGE` bytes (one more means "too large"). A one-shot
@@ -54,9 +55,9 @@ fn read_request(stream: &mut UnixStream) -> Result<Incoming, String> {
     stream.set_read_timeout(Some(READ_TIMEOUT)).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 8192];
-    let mut prepare: Option<(usize, u64, usize, String)> = None;
+    let mut prepare: Option<(usize, bool, u64, usize, String)> = None;
     loop {
-        if let Some((start, _, len, _)) = &prepare {
+        if let Some((start, _, _, len, _)) = &prepare {
             if bytes.len() >= start + len {
                 break;
             }
@@ -80,22 +81,22 @@ fn read_request(stream: &mut UnixStream) -> Result<Incoming, String> {
                 .map(|p| p + scan_from)
             {
                 let header = String::from_utf8_lossy(&bytes[..nl]).into_owned();
-                let prefix = format!("{} {} ", crate::protocol::TAG, crate::protocol::PREPARE);
+                let prefix = format!("{} {}", crate::protocol::TAG, crate::protocol::PREPARE);
                 if header.starts_with(&prefix) {
-                    let (timeout, len, file) = crate::protocol::Prepared::parse_header(&header)?;
-                    prepare = Some((nl + 1, timeout, len, file));
+                    let (revert, timeout, len, file) = crate::protocol::Prepared::parse_header(&header)?;
+                    prepare = Some((nl + 1, revert, timeout, len, file));
                 }
             }
         }
     }
     match prepare {
-        Some((start, timeout, len, file)) => {
+        Some((start, revert, timeout, len, file)) => {
             if bytes.len() < start + len {
                 return Err("the prepare request ends before its script".into());
             }
             let script = String::from_utf8(bytes[start..start + len].to_vec())
                 .map_err(|_| "the script is not UTF-8 text".to_string())?;
-            Ok(Incoming::Prepare(timeout, file, script))
+            Ok(Incoming::Prepare(revert, timeout, file, script))
         }
         None => Request::decode(&bytes).map(Incoming::Request),
     }
@@ -127,8 +128,13 @@ fn answer(stream: &mut UnixStream, deliveries: &Sender<Delivery>, waker: &Waker)
     let me = unsafe { libc::getuid() };
     let answer = match peer_uid(stream) {
         Some(uid) if uid == me => match read_request(stream) {
-            Ok(Incoming::Prepare(timeout, file, script)) => {
-                return crate::two_phase::serve_prepare(stream, timeout, file, script, deliveries, waker);
+            Ok(Incoming::Prepare(revert, timeout, file, script)) => {
+                let params = crate::two_phase::Params {
+                    revert,
+                    timeout_ms: timeout,
+                    file,
+                };
+                return crate::two_phase::serve_prepare(stream, params, script, deliveries, waker);
             }
             Ok(Incoming::Request(request)) => {
                 let (tx, rx) = channel();

@@ -114,16 +114,20 @@ impl Request {
 
 /// The header word of a two-phase prepare request.
 pub const PREPARE: &str = "prepare";
+/// The header word of a two-phase revert (no script: the last update is undone at commit).
+pub const PREPARE_REVERT: &str = "prepare-revert";
 /// The longest a prepared instance waits for its decision (whatever the coordinator asks).
 pub const MAX_PREPARE_TIMEOUT_MS: u64 = 60_000;
 
 /// A prepare request's parameters (wire: `ESPELL/1 prepare TIMEOUT_MS LENGTH FILE`, then
-/// exactly LENGTH bytes of script; the connection stays open for the decision line
-/// `commit` or `abort`).
+/// exactly LENGTH bytes of script, or `ESPELL/1 prepare-revert TIMEOUT_MS 0 revert`; the
+/// connection stays open for the decision line `commit` or `abort`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prepared {
     /// The transaction number (given by the control thread; unique in the process).
     pub txn: u64,
+    /// A revert of the last update instead of a script.
+    pub revert: bool,
     /// How long the instance holds the prepared update without a decision (ms).
     pub timeout_ms: u64,
     /// The script's file name.
@@ -136,12 +140,22 @@ impl Prepared {
         format!("{TAG} {PREPARE} {timeout_ms} {length} {}\n", file.replace('\n', " "))
     }
 
-    /// Parses a prepare header line: answers (timeout, script length, file name).
-    pub fn parse_header(line: &str) -> Result<(u64, usize, String), String> {
+    /// The header line of a two-phase revert.
+    pub fn revert_header(timeout_ms: u64) -> String {
+        format!("{TAG} {PREPARE_REVERT} {timeout_ms} 0 revert\n")
+    }
+
+    /// Parses a prepare header line: answers (revert?, timeout, script length, file name).
+    pub fn parse_header(line: &str) -> Result<(bool, u64, usize, String), String> {
         let mut words = line.trim_end_matches(['\r', '\n']).splitn(5, ' ');
-        if words.next() != Some(TAG) || words.next() != Some(PREPARE) {
+        if words.next() != Some(TAG) {
             return Err(format!("not an {TAG} {PREPARE} request"));
         }
+        let revert = match words.next() {
+            Some(PREPARE) => false,
+            Some(PREPARE_REVERT) => true,
+            _ => return Err(format!("not an {TAG} {PREPARE} request")),
+        };
         let timeout = words
             .next()
             .and_then(|w| w.parse::<u64>().ok())
@@ -150,24 +164,36 @@ impl Prepared {
         let length = words
             .next()
             .and_then(|w| w.parse::<usize>().ok())
-            .filter(|&n| n > 0 && n <= MAX_MESSAGE)
-            .ok_or_else(|| format!("the script length must be 1..{MAX_MESSAGE} bytes"))?;
+            .filter(|&n| if revert { n == 0 } else { n > 0 && n <= MAX_MESSAGE })
+            .ok_or_else(|| {
+                if revert {
+                    "a prepare-revert has no script (length 0)".to_string()
+                } else {
+                    format!("the script length must be 1..{MAX_MESSAGE} bytes")
+                }
+            })?;
         let file = words.next().unwrap_or("update").trim().to_string();
-        Ok((timeout, length, file))
+        Ok((revert, timeout, length, file))
     }
 
     /// Packs the parameters into a request's `file` field (between the control thread and
     /// the VM thread only).
     pub fn to_field(&self) -> String {
-        format!("{} {} {}", self.txn, self.timeout_ms, self.file)
+        let what = if self.revert { "revert" } else { "apply" };
+        format!("{} {} {what} {}", self.txn, self.timeout_ms, self.file)
     }
 
     /// Unpacks `to_field`.
     pub fn from_field(field: &str) -> Option<Prepared> {
-        let mut w = field.splitn(3, ' ');
+        let mut w = field.splitn(4, ' ');
         Some(Prepared {
             txn: w.next()?.parse().ok()?,
             timeout_ms: w.next()?.parse().ok()?,
+            revert: match w.next()? {
+                "revert" => true,
+                "apply" => false,
+                _ => return None,
+            },
             file: w.next().unwrap_or("").to_string(),
         })
     }
@@ -232,13 +258,20 @@ mod tests {
     #[test]
     fn prepare_headers_round_trip_and_bad_ones_are_refused() {
         let h = Prepared::header(2000, 17, "up date.som");
-        assert_eq!(Prepared::parse_header(&h), Ok((2000, 17, "up date.som".to_string())));
+        assert_eq!(
+            Prepared::parse_header(&h),
+            Ok((false, 2000, 17, "up date.som".to_string()))
+        );
+        let r = Prepared::revert_header(1500);
+        assert_eq!(Prepared::parse_header(&r), Ok((true, 1500, 0, "revert".to_string())));
+        assert!(Prepared::parse_header("ESPELL/1 prepare-revert 1500 3 x").is_err());
         assert!(Prepared::parse_header("ESPELL/1 prepare 0 17 x").is_err());
         assert!(Prepared::parse_header("ESPELL/1 prepare 2000 0 x").is_err());
         assert!(Prepared::parse_header("ESPELL/1 prepare 99999999 5 x").is_err());
         assert!(Prepared::parse_header("ESPELL/1 apply x").is_err());
         let p = Prepared {
             txn: 7,
+            revert: false,
             timeout_ms: 2000,
             file: "a b.som".into(),
         };

@@ -278,6 +278,9 @@ impl State {
                     .unwrap_or_else(|| format!("error: transaction {txn} is not prepared here\n"));
                 let _ = reply.send(text);
             }
+            Kind::Prepare if Prepared::from_field(&request.file).is_some_and(|p| p.revert) => {
+                self.queue.push_back((request, reply))
+            }
             Kind::Apply | Kind::DryRun | Kind::Prepare => {
                 match self.hypervisor.check_script(&request.script, &label(&request)) {
                     Err(e) => {
@@ -334,6 +337,14 @@ impl State {
             self.current = Some((d, Instant::now()));
             app.begin_quiescence(self.policy.timeout, self.policy.pause_stragglers);
         }
+    }
+}
+
+/// Why a held transaction did not commit.
+fn why_not(decision: &Option<(bool, Sender<String>)>, timeout_ms: u64) -> String {
+    match decision {
+        Some(_) => "the coordinator decided to abort".into(),
+        None => format!("no decision within {timeout_ms} ms (presumed abort)"),
     }
 }
 
@@ -429,6 +440,9 @@ impl State {
             let _ = reply.send("error: malformed prepare request\n".into());
             return;
         };
+        if params.revert {
+            return self.prepare_revert_and_hold(app, &params, reply, wait_ms);
+        }
         let mut report = self
             .hypervisor
             .run_update_with(app, &request.script, &params.file, false);
@@ -439,8 +453,6 @@ impl State {
             let _ = reply.send(text);
             return;
         }
-        let held = Instant::now();
-        let deadline = held + Duration::from_millis(params.timeout_ms);
         let described = describe(&report, false, wait_ms);
         let prepared = format!(
             "prepared: update {} (held paused, not committed; rolls back by itself after {} ms without a decision)\n{}",
@@ -448,6 +460,76 @@ impl State {
             params.timeout_ms,
             described.split_once('\n').map_or("", |(_, rest)| rest)
         );
+        let (decision, hold_ms) = self.hold(app, &params, prepared, reply);
+        let text = match &decision {
+            Some((true, _)) => {
+                let text = format!(
+                    "committed: update {} (fleet transaction {})\nhold: {hold_ms:.3} ms\n",
+                    report.script, params.txn
+                );
+                self.keep_with_summary(app, &mut report, &request, text, &described)
+            }
+            _ => {
+                if let Some(undo) = report.undo.take() {
+                    undo.roll_back(app);
+                }
+                format!(
+                    "rolled back: update {} (fleet transaction {}): {}\nhold: {hold_ms:.3} ms\n",
+                    report.script,
+                    params.txn,
+                    why_not(&decision, params.timeout_ms)
+                )
+            }
+        };
+        self.decided(params.txn, text, decision);
+    }
+
+    /// A two-phase revert: prepare checks that there is an update to revert and holds the
+    /// application paused; the revert itself (which cannot fail) happens at commit.
+    fn prepare_revert_and_hold(&mut self, app: &mut Interp, params: &Prepared, reply: Sender<String>, wait_ms: f64) {
+        let Some(script) = self
+            .history
+            .iter()
+            .rev()
+            .find(|r| r.undo.is_some())
+            .map(|r| r.script.clone())
+        else {
+            let text = "error: there is no committed update to revert\n".to_string();
+            self.remember(params.txn, text.clone());
+            let _ = reply.send(text);
+            return;
+        };
+        let prepared = format!(
+            "prepared: revert of update {script} (held paused, not reverted yet; resumes unchanged after {} ms without a decision)\npause: quiescence wait {wait_ms:.3} ms, script 0.000 ms\n",
+            params.timeout_ms
+        );
+        let (decision, hold_ms) = self.hold(app, params, prepared, reply);
+        let text = match &decision {
+            Some((true, _)) => {
+                let text = self.revert(app, wait_ms);
+                format!("{text}hold: {hold_ms:.3} ms\n")
+            }
+            _ => format!(
+                "rolled back: revert of update {script} (fleet transaction {}): {}; nothing was reverted\nhold: {hold_ms:.3} ms\n",
+                params.txn,
+                why_not(&decision, params.timeout_ms)
+            ),
+        };
+        self.decided(params.txn, text, decision);
+    }
+
+    /// Sends `prepared` and waits, paused, for this transaction's decision until the
+    /// prepare timeout, answering other requests meanwhile. Answers the decision (commit?,
+    /// where to answer) — None when the time ran out — and the hold time in ms.
+    fn hold(
+        &mut self,
+        app: &mut Interp,
+        params: &Prepared,
+        prepared: String,
+        reply: Sender<String>,
+    ) -> (Option<(bool, Sender<String>)>, f64) {
+        let held = Instant::now();
+        let deadline = held + Duration::from_millis(params.timeout_ms);
         eprint!("espell: fleet transaction {}: {prepared}", params.txn);
         let _ = reply.send(prepared);
         let decision = loop {
@@ -460,42 +542,14 @@ impl State {
                 Err(_) => break None,
             }
         };
-        let hold_ms = held.elapsed().as_secs_f64() * 1000.0;
-        let (text, answer) = match decision {
-            Some((true, answer)) => {
-                let text = format!(
-                    "committed: update {} (fleet transaction {})\nhold: {hold_ms:.3} ms\n",
-                    report.script, params.txn
-                );
-                (
-                    self.keep_with_summary(app, &mut report, &request, text, &described),
-                    Some(answer),
-                )
-            }
-            Some((false, answer)) => {
-                if let Some(undo) = report.undo.take() {
-                    undo.roll_back(app);
-                }
-                let text = format!(
-                    "rolled back: update {} (fleet transaction {}): the coordinator decided to abort\nhold: {hold_ms:.3} ms\n",
-                    report.script, params.txn
-                );
-                (text, Some(answer))
-            }
-            None => {
-                if let Some(undo) = report.undo.take() {
-                    undo.roll_back(app);
-                }
-                let text = format!(
-                    "rolled back: update {} (fleet transaction {}): no decision within {} ms (presumed abort)\nhold: {hold_ms:.3} ms\n",
-                    report.script, params.txn, params.timeout_ms
-                );
-                (text, None)
-            }
-        };
-        eprint!("espell: fleet transaction {}: {text}", params.txn);
-        self.remember(params.txn, text.clone());
-        if let Some(answer) = answer {
+        (decision, held.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    /// Logs and remembers a transaction's outcome and answers the decision's sender.
+    fn decided(&mut self, txn: u64, text: String, decision: Option<(bool, Sender<String>)>) {
+        eprint!("espell: fleet transaction {txn}: {text}");
+        self.remember(txn, text.clone());
+        if let Some((_, answer)) = decision {
             let _ = answer.send(text);
         }
     }

@@ -51,17 +51,32 @@ fn read_decision(stream: &mut UnixStream, limit: Duration) -> Option<bool> {
     }
 }
 
+/// What a prepare request asked for.
+pub struct Params {
+    /// A revert of the last update instead of a script.
+    pub revert: bool,
+    /// How long to hold without a decision (ms).
+    pub timeout_ms: u64,
+    /// The script's file name.
+    pub file: String,
+}
+
 /// Serves one prepare connection to its end.
 pub fn serve_prepare(
     stream: &mut UnixStream,
-    timeout_ms: u64,
-    file: String,
+    params: Params,
     script: String,
     deliveries: &Sender<Delivery>,
     waker: &Waker,
 ) {
     let txn = NEXT_TXN.fetch_add(1, Ordering::SeqCst);
-    let params = Prepared { txn, timeout_ms, file };
+    let timeout_ms = params.timeout_ms;
+    let params = Prepared {
+        txn,
+        revert: params.revert,
+        timeout_ms,
+        file: params.file,
+    };
     let request = Request {
         kind: Kind::Prepare,
         file: params.to_field(),

@@ -132,7 +132,8 @@ fn each<T: Send + 'static>(targets: &[Target], f: impl Fn(Target) -> T + Send + 
         .collect()
 }
 
-/// A fleet update: prepare everywhere, then commit everywhere or roll back everywhere.
+/// A fleet update: prepare everywhere, then commit everywhere or roll back everywhere. An
+/// empty `script` is a fleet revert (each instance undoes its last update, all or none).
 /// Answers the report and whether the update committed on every instance.
 pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (String, bool) {
     let started = Instant::now();
@@ -206,8 +207,13 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
             "INCONSISTENT: committed on {committed} of {n} instances (a commit did not arrive in time); `espell patch --state` shows which; revert those or apply again on the others"
         )
     };
+    let what = if script.is_empty() {
+        "fleet revert".to_string()
+    } else {
+        format!("fleet update {file}")
+    };
     let mut out = format!(
-        "fleet update {file}: {verdict} ({:.0} ms)\n",
+        "{what}: {verdict} ({:.0} ms)\n",
         started.elapsed().as_secs_f64() * 1000.0
     );
     out.push_str(&table(
@@ -218,8 +224,8 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
     (out, committed == n)
 }
 
-/// Sends one request to every instance at once and tabulates the answers: `--dry-run`
-/// and `--revert` (not two-phase: each instance reverts its own last update).
+/// Sends one request to every instance at once and tabulates the answers (`--dry-run`,
+/// `--history`).
 pub fn broadcast(targets: &[Target], request: &Request) -> (String, bool) {
     let r = request.clone();
     let answers = each(targets, move |t| {
@@ -240,7 +246,6 @@ pub fn broadcast(targets: &[Target], request: &Request) -> (String, bool) {
     let ok = answers.iter().filter(|a| good(a)).count();
     let what = match request.kind {
         Kind::DryRun => format!("fleet dry run {}", request.file),
-        Kind::Revert => "fleet revert (each instance undoes its last update; not two-phase)".to_string(),
         _ => format!("fleet {}", request.file),
     };
     let mut out = format!("{what}: {ok} of {} answered as hoped\n", targets.len());

@@ -818,6 +818,7 @@ fn patch_fleet(
     };
     let (report, ok) = match kind {
         Kind::Apply => espell_cli::fleet::update(targets, &request.file, &request.script, opts),
+        Kind::Revert => espell_cli::fleet::update(targets, "revert", "", opts),
         Kind::State => espell_cli::fleet::state(targets),
         Kind::InPlace => {
             eprintln!("espell: --in-place is for one instance (it has no transaction to share)");

@@ -485,3 +485,49 @@ fn the_fleet_experiment_runs_its_three_steps() {
     assert!(out_dir.join("requests.csv").is_file() && out_dir.join("i0.journal/journal").is_file());
     let _ = std::fs::remove_dir_all(&out_dir);
 }
+
+#[test]
+fn a_fleet_revert_is_all_or_none() {
+    let (d1, d2) = (scratch("revert1"), scratch("revert2"));
+    idle_app(&d1);
+    idle_app(&d2);
+    let (mut a1, _) = run_idle(&d1, &[]);
+    let (mut a2, _) = run_idle(&d2, &[]);
+    let (s1, s2) = (d1.join("idle.sock"), d2.join("idle.sock"));
+    let both = [s1.to_str().unwrap(), s2.to_str().unwrap()];
+    let tripled = d1.join("Tripled.som");
+    // Only the first has an update to revert: nobody reverts.
+    assert!(patch(&both[..1], &[tripled.to_str().unwrap()]).status.success());
+    let before = text(&patch(&both, &["--state"]).stdout);
+    assert!(before.contains("DIFFER"), "{before}");
+    let out = patch(&both, &["--revert"]);
+    let report = text(&out.stdout);
+    assert!(
+        !out.status.success() && report.contains("rolled back on all 2"),
+        "{report}"
+    );
+    assert!(report.contains("nothing was reverted"), "{report}");
+    assert_eq!(text(&patch(&both, &["--state"]).stdout), before);
+    // Both have one: both revert, and agree again.
+    assert!(patch(&both[1..], &[tripled.to_str().unwrap()]).status.success());
+    let out = patch(&both, &["--revert"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("fleet revert: committed on all 2"));
+    let after = text(&patch(&both, &["--state"]).stdout);
+    assert!(
+        after.contains("all 2 digests agree") && after.contains("none"),
+        "{after}"
+    );
+    for app in [&mut a1, &mut a2] {
+        app.kill().unwrap();
+        let _ = app.wait();
+    }
+    let _ = remove_dirs(&[d1, d2]);
+}
+
+fn remove_dirs(dirs: &[PathBuf]) -> std::io::Result<()> {
+    for d in dirs {
+        std::fs::remove_dir_all(d)?;
+    }
+    Ok(())
+}
