@@ -8,6 +8,12 @@ use std::path::Path;
 
 /// Lists the journal in `dir` (every entry's check is verified while reading).
 pub fn list(dir: &Path) -> Result<String, String> {
+    if !dir.join("journal").is_file() {
+        return Err(format!(
+            "no journal in {} (espell run --journal DIR writes one)",
+            dir.display()
+        ));
+    }
     let entries = journal::read(dir)?;
     let mut out = format!(
         "journal {}: {} entries, every check passes\n",

@@ -216,13 +216,24 @@ fn three_instances_under_load_update_all_or_none_and_survive_restarts() {
     let killed = Instant::now();
     let _ = coordinator.wait();
     for (i, inst) in [&a, &b, &c].iter().enumerate() {
-        // The state query waits until the instance is no longer held.
-        assert_eq!(inst.state(), before[i]);
+        // A held instance answers --state too (showing the uncommitted change): poll until
+        // it has rolled back. The closed connection makes that immediate; the prepare
+        // timeout (2 s) bounds it; the limit here only allows for a loaded machine.
+        let mut now = inst.state();
+        while now != before[i] && killed.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(50));
+            now = inst.state();
+        }
+        assert_eq!(now, before[i], "instance {i} rolled back");
         assert!(inst.index().contains("fleet: v2\n"), "serving, at the old state");
     }
-    let back = killed.elapsed();
-    assert!(back < Duration::from_secs(30), "rolled back after {back:?}");
     for inst in [&a, &b, &c] {
+        let t = Instant::now();
+        while !inst.stderr.lock().unwrap().contains("rolled back: update FleetV3")
+            && t.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let log = inst.stderr.lock().unwrap().clone();
         assert!(log.contains("rolled back: update FleetV3"), "{log}");
     }
