@@ -94,6 +94,16 @@ impl Instance {
             .join("\n")
     }
 
+    /// Waits (boundedly) until the instance's stderr contains `what`.
+    fn expect_log(&self, what: &str) {
+        let t = Instant::now();
+        while !self.stderr.lock().unwrap().contains(what) && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let log = self.stderr.lock().unwrap().clone();
+        assert!(log.contains(what), "wanted {what:?} in\n{log}");
+    }
+
     fn code(&self) -> String {
         self.state()
             .lines()
@@ -228,14 +238,7 @@ fn three_instances_under_load_update_all_or_none_and_survive_restarts() {
         assert!(inst.index().contains("fleet: v2\n"), "serving, at the old state");
     }
     for inst in [&a, &b, &c] {
-        let t = Instant::now();
-        while !inst.stderr.lock().unwrap().contains("rolled back: update FleetV3")
-            && t.elapsed() < Duration::from_secs(10)
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let log = inst.stderr.lock().unwrap().clone();
-        assert!(log.contains("rolled back: update FleetV3"), "{log}");
+        inst.expect_log("rolled back: update FleetV3");
     }
 
     stop.store(true, Ordering::SeqCst);
@@ -258,8 +261,7 @@ fn three_instances_under_load_update_all_or_none_and_survive_restarts() {
     let c2 = Instance::start(&dir, "c");
     assert!(c2.index().contains("fleet: v2\n"), "the first request sees the update");
     assert_eq!(c2.code(), code_before);
-    let log = c2.stderr.lock().unwrap().clone();
-    assert!(log.contains("replayed 2 update(s)"), "{log}");
+    c2.expect_log("replayed 2 update(s)");
     let out = patch(&[c2.sock.to_str().unwrap()], &["--history"]);
     let history = text(&out.stdout);
     assert!(
