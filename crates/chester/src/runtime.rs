@@ -261,7 +261,10 @@ impl State {
                 );
                 let digest = espell_vm::mop::space_digest(app).detailed();
                 let (summary, classes) = digest.split_once('\n').unwrap_or((&digest, ""));
-                let _ = reply.send(format!("state: {summary}\n{}{gc}{classes}", code_line(app)));
+                // First the code digest (the same in every process with the same code and
+                // updates: compare it across restarts and instances), then the identity
+                // digest (the same objects: the rollback check within a process).
+                let _ = reply.send(format!("{}identity: {summary}\n{gc}{classes}", code_line(app)));
             }
             Kind::Revert => self.queue.push_back((request, reply)),
             Kind::InPlace => {
@@ -356,7 +359,7 @@ fn label(request: &Request) -> String {
     }
 }
 
-/// The `code:` line of a state answer: the code digest, stable across processes (ADR 0017).
+/// The first line of a state answer: the code digest, stable across processes (ADR 0017).
 fn code_line(app: &Interp) -> String {
     let digest = espell_vm::mop::code_digest(app);
     let changed = if digest.changed.is_empty() {
@@ -364,7 +367,7 @@ fn code_line(app: &Interp) -> String {
     } else {
         digest.changed.join(" ")
     };
-    format!("code: {digest} (classes changed since loaded: {changed})\n")
+    format!("state: code {digest} (classes changed since loaded: {changed})\n")
 }
 
 impl State {

@@ -275,11 +275,11 @@ pub fn broadcast(targets: &[Target], request: &Request) -> (String, bool) {
     (out, ok == targets.len())
 }
 
-/// The code digest of an instance's state answer (`code: #...`).
+/// The code digest of an instance's state answer (`state: code #...`).
 pub fn code_digest_of(answer: &str) -> Option<String> {
     answer
         .lines()
-        .find_map(|l| l.strip_prefix("code: "))
+        .find_map(|l| l.strip_prefix("state: code "))
         .and_then(|rest| rest.split_whitespace().next())
         .map(str::to_string)
 }
@@ -304,7 +304,7 @@ pub fn state(targets: &[Target]) -> (String, bool) {
         .map(|((t, a), d)| {
             let changed = a
                 .lines()
-                .find_map(|l| l.strip_prefix("code: "))
+                .find_map(|l| l.strip_prefix("state: code "))
                 .and_then(|l| l.split_once("changed since loaded: "))
                 .map_or(String::new(), |(_, c)| c.trim_end_matches(')').to_string());
             Row {
@@ -345,7 +345,7 @@ mod tests {
         assert_eq!(status("rolled back: update X\nreason: boom\n"), "rolled back");
         assert_eq!(reason("rolled back: update X\nreason: boom\n"), "boom");
         assert_eq!(
-            code_digest_of("state: x\ncode: #00ff (classes changed since loaded: A)\n"),
+            code_digest_of("state: code #00ff (classes changed since loaded: A)\nidentity: x\n"),
             Some("#00ff".into())
         );
         let t = table(

@@ -150,8 +150,10 @@ enum Command {
         /// Undo the last committed update (from its recorded undo information).
         #[arg(long)]
         revert: bool,
-        /// Print the digest of the application's classes, methods and special objects
-        /// (equal digests: nothing an update can change differs).
+        /// Print the application's digests: first the code digest (the same in every
+        /// process with the same program and updates: compare it across restarts and
+        /// instances), then the identity digest of its classes, methods and special objects
+        /// (equal: nothing an update can change differs).
         #[arg(long)]
         state: bool,
         /// The baseline: apply the script inside the application by plain reflection (no

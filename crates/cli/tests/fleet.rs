@@ -89,7 +89,7 @@ impl Instance {
         assert!(out.status.success(), "{}", text(&out.stderr));
         text(&out.stdout)
             .lines()
-            .filter(|l| l.starts_with("state: ") || l.starts_with("code: "))
+            .filter(|l| l.starts_with("state: ") || l.starts_with("identity: "))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -107,7 +107,7 @@ impl Instance {
     fn code(&self) -> String {
         self.state()
             .lines()
-            .find(|l| l.starts_with("code: "))
+            .find(|l| l.starts_with("state: code "))
             .unwrap()
             .to_string()
     }
@@ -345,7 +345,11 @@ fn the_journal_replays_refuses_lists_verifies_and_compacts() {
     let out = patch(&[s], &["--revert"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
     let code = text(&patch(&[s], &["--state"]).stdout);
-    let code = code.lines().find(|l| l.starts_with("code: ")).unwrap().to_string();
+    let code = code
+        .lines()
+        .find(|l| l.starts_with("state: code "))
+        .unwrap()
+        .to_string();
     // Compaction is refused while the program holds the journal.
     let busy = Command::new(ESPELL).args(["journal", j, "--compact"]).output().unwrap();
     assert!(!busy.status.success() && text(&busy.stderr).contains("in use"));
@@ -461,7 +465,7 @@ fn a_prepared_instance_rolls_back_by_itself_when_the_coordinator_goes_quiet() {
     let after = text(&patch(&[sock.to_str().unwrap()], &["--state"]).stdout);
     let lines = |t: &str| {
         t.lines()
-            .filter(|l| l.starts_with("state:") || l.starts_with("code:"))
+            .filter(|l| l.starts_with("state:") || l.starts_with("identity:"))
             .map(str::to_string)
             .collect::<Vec<_>>()
     };

@@ -146,7 +146,7 @@ fn state(sock: &Path) -> String {
     patch(&[sock], &["--state"])
         .1
         .lines()
-        .filter(|l| l.starts_with("state: ") || l.starts_with("code: "))
+        .filter(|l| l.starts_with("state: ") || l.starts_with("identity: "))
         .map(|l| format!("{l}\n"))
         .collect()
 }
@@ -282,7 +282,7 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
     let (ok, text) = patch(&target_refs, &[&fail]);
     let took = started.elapsed().as_secs_f64() * 1000.0;
     let after: Vec<String> = fleet.iter().map(|i| state(&i.sock)).collect();
-    let same = before == after && before.iter().all(|s| s.contains("code: "));
+    let same = before == after && before.iter().all(|s| s.contains("state: code "));
     let _ = writeln!(answers, "== fleet update FailOnCanary\n{text}");
     steps.push(Step {
         name: "fleet update FailOnCanary".into(),
@@ -320,7 +320,12 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
                 &spread(0).iter().map(|c| c + 10_000).collect::<Vec<_>>(),
                 t0,
             ));
-            let code = |s: &str| s.lines().find(|l| l.starts_with("code: ")).unwrap_or("").to_string();
+            let code = |s: &str| {
+                s.lines()
+                    .find(|l| l.starts_with("state: code "))
+                    .unwrap_or("")
+                    .to_string()
+            };
             let same = !code(&code_before).is_empty() && code(&code_before) == code(&code_after);
             (
                 first == Ok(true) && same,

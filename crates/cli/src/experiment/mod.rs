@@ -375,8 +375,21 @@ fn summary(state: &str) -> &str {
 /// meanwhile, e.g. by the update's `classNamed:`, and kept: they were always part of the
 /// program).
 fn restored(before: &str, after: &str) -> (bool, Vec<String>) {
-    let specials = |s: &str| summary(s).rsplit_once("special objects").map(|(_, x)| x.to_string());
-    let classes = |s: &str| -> Vec<String> { s.lines().skip(1).map(str::to_string).collect() };
+    // The identity line (`identity: classes N #..., ..., special objects N #...`) and the
+    // per-class lines; the code digest (first line) is compared by `--state` users.
+    let identity = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("identity: "))
+            .unwrap_or("")
+            .to_string()
+    };
+    let specials = |s: &str| identity(s).rsplit_once("special objects").map(|(_, x)| x.to_string());
+    let classes = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.starts_with("class "))
+            .map(str::to_string)
+            .collect()
+    };
     let (b, a) = (classes(before), classes(after));
     let all_kept = !b.is_empty() && b.iter().all(|line| a.contains(line));
     let extra = a
