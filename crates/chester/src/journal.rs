@@ -23,7 +23,7 @@
 //! check #...
 //! end
 //! ```
-//! `check` is the FNV-1a hash of the entry's fields, verified on every read.
+//! `check` is a fixed 64-bit hash of the entry's fields, verified on every read.
 
 use espell_vm::mop::code_digest::Fnv;
 use std::fs::File;
