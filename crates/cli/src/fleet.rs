@@ -140,9 +140,9 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
     let (label, source, timeout) = (file.to_string(), script.to_string(), opts.prepare_timeout_ms);
     let prepared = each(targets, move |t| {
         let (text, conn) = client::prepare(&t, &label, &source, timeout);
-        (text, conn)
+        (text, conn, Instant::now())
     });
-    let all = prepared.iter().all(|(_, c)| c.is_some());
+    let mut all = prepared.iter().all(|(_, c, _)| c.is_some());
     let n = targets.len();
     if all {
         if let Some(pause) = opts.pause_before_commit {
@@ -153,10 +153,24 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
             std::thread::sleep(pause);
         }
     }
+    // An instance that prepared early may be about to give up (its hold counts from its own
+    // prepare): commit only while every hold has a quarter of the timeout left, so that
+    // the commit reaches each one in time. Otherwise abort: all roll back, none commits.
+    let mut late = String::new();
+    if all {
+        let oldest = prepared.iter().map(|(_, _, at)| at.elapsed()).max().unwrap_or_default();
+        if oldest > Duration::from_millis(timeout - timeout / 4) {
+            all = false;
+            late = format!(
+                "the first instance prepared {} ms ago: too close to its {timeout} ms prepare timeout for the commit to reach it; aborting everywhere\n",
+                oldest.as_millis()
+            );
+        }
+    }
     // Phase 2: the decision, to every prepared instance at once.
     let mut firsts = Vec::new();
     let mut handles = Vec::new();
-    for (text, conn) in prepared {
+    for (text, conn, _) in prepared {
         firsts.push(text);
         handles.push(conn.map(|c| std::thread::spawn(move || client::decide(c, all))));
     }
@@ -194,7 +208,9 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
     let verdict = if committed == n {
         format!("committed on all {n} instances")
     } else if committed == 0 {
-        if all {
+        if !late.is_empty() {
+            format!("rolled back on all {n} instances (the prepares took too long)")
+        } else if all {
             format!("rolled back on all {n} instances (the decision to commit did not arrive)")
         } else {
             format!(
@@ -220,6 +236,7 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
         &["instance", "outcome", "quiescence wait", "script", "hold"],
         &rows,
     ));
+    out.push_str(&late);
     out.push_str(&notes);
     (out, committed == n)
 }

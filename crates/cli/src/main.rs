@@ -138,7 +138,7 @@ enum Command {
         #[arg(long, value_name = "MS", default_value_t = 2000)]
         prepare_timeout: u64,
         /// Fleet updates: wait MS between "prepared on all" and the decision (a drill for
-        /// the window a coordinator crash leaves; keep it below --prepare-timeout to commit).
+        /// the window a coordinator crash leaves; below 3/4 of --prepare-timeout it commits).
         #[arg(long, value_name = "MS")]
         pause_before_commit: Option<u64>,
         /// Run the script and roll it back, answering what it would change.

@@ -548,3 +548,51 @@ fn remove_dirs(dirs: &[PathBuf]) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn an_ssh_target_reaches_the_socket_through_ssh_and_the_bridge() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("ssh");
+    idle_app(&dir);
+    let (mut app, _) = run_idle(&dir, &[]);
+    // A stand-in for ssh on the PATH: it drops the options and the host and runs the
+    // remote command with a shell, as sshd would (`espell` is found on the PATH).
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("ssh"),
+        "#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/ssh-args\"\nwhile [ \"$1\" != \"--\" ]; do shift; done\nshift; shift\nexec sh -c \"$*\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(ESPELL, bin.join("espell")).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let target = format!("ssh://me@somehost{}", dir.join("idle.sock").display());
+    let out = Command::new(ESPELL)
+        .env("PATH", &path)
+        .args(["patch", "--to", &target, "--state"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("state: code #"), "{}", text(&out.stdout));
+    let args = std::fs::read_to_string(bin.join("ssh-args")).unwrap();
+    assert!(args.starts_with("-- me@somehost espell control-bridge /"), "{args}");
+    // A fleet update over ssh and a local socket together.
+    let tripled = dir.join("Tripled.som");
+    let out = Command::new(ESPELL)
+        .env("PATH", &path)
+        .args(["patch", "--to", &target, "--to"])
+        .arg(dir.join("idle.sock"))
+        .arg(&tripled)
+        .output()
+        .unwrap();
+    // Both targets are the same program: the second transaction waits behind the first's
+    // hold until that one gives up, so the coordinator sees the first prepare too old to
+    // commit and aborts both: all or none, never "committed on 1 of 2".
+    let report = text(&out.stdout);
+    assert!(!out.status.success(), "{report}");
+    assert!(report.contains("rolled back on all 2"), "{report}");
+    app.kill().unwrap();
+    let _ = app.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
