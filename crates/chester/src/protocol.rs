@@ -4,6 +4,10 @@
 //! script's source; the client then shuts its writing side. The answer is text whose first
 //! line is `committed`, `rolled back`, `would commit`, `would roll back`, `not applied`,
 //! `history`, `state` or `error: ...`, followed by details.
+//!
+//! A fleet update's prepare (`Prepared`) is the one exception: its header gives the
+//! script's length, the connection stays open, the first answer is framed
+//! (`frame_answer`), and the coordinator's decision follows as a line (`two_phase`).
 
 /// The largest request accepted (bytes).
 pub const MAX_MESSAGE: usize = 1 << 20;
