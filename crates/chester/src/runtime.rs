@@ -61,6 +61,8 @@ struct State {
     journal: Option<Journal>,
     /// Outcomes of recent fleet transactions, for decisions that arrive too late.
     finished: VecDeque<(u64, String)>,
+    /// Why the last held transaction was aborted (as its abort request said).
+    abort_reason: String,
 }
 
 /// Installs Chester as the application's update handler.
@@ -92,6 +94,7 @@ pub fn install_with_journal(
         since: Instant::now(),
         journal,
         finished: VecDeque::new(),
+        abort_reason: String::new(),
     };
     let report = state.replay(app, skip_failed)?;
     app.interrupt_handler = Some(Box::new(move |app, event| state.on_event(app, event)));
@@ -119,6 +122,7 @@ pub fn replay_for_check(
         since: Instant::now(),
         journal: None,
         finished: VecDeque::new(),
+        abort_reason: String::new(),
     };
     state.replay_entries(app, entries, dir, false)
 }
@@ -343,9 +347,10 @@ impl State {
     }
 }
 
-/// Why a held transaction did not commit.
-fn why_not(decision: &Option<(bool, Sender<String>)>, timeout_ms: u64) -> String {
+/// Why a held transaction did not commit: the abort's reason, or the timeout.
+fn why_not(decision: &Option<(bool, Sender<String>)>, reason: &str, timeout_ms: u64) -> String {
     match decision {
+        Some(_) if !reason.is_empty() => reason.to_string(),
         Some(_) => "the coordinator decided to abort".into(),
         None => format!("no decision within {timeout_ms} ms (presumed abort)"),
     }
@@ -480,7 +485,7 @@ impl State {
                     "rolled back: update {} (fleet transaction {}): {}\nhold: {hold_ms:.3} ms\n",
                     report.script,
                     params.txn,
-                    why_not(&decision, params.timeout_ms)
+                    why_not(&decision, &self.abort_reason, params.timeout_ms)
                 )
             }
         };
@@ -515,7 +520,7 @@ impl State {
             _ => format!(
                 "rolled back: revert of update {script} (fleet transaction {}): {}; nothing was reverted\nhold: {hold_ms:.3} ms\n",
                 params.txn,
-                why_not(&decision, params.timeout_ms)
+                why_not(&decision, &self.abort_reason, params.timeout_ms)
             ),
         };
         self.decided(params.txn, text, decision);
@@ -539,6 +544,7 @@ impl State {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.deliveries.recv_timeout(left) {
                 Ok((r, answer)) if matches!(r.kind, Kind::Commit | Kind::Abort) && r.file == params.txn.to_string() => {
+                    self.abort_reason = r.script.trim().to_string();
                     break Some((r.kind == Kind::Commit, answer));
                 }
                 Ok(other) => self.accept(app, other),

@@ -98,10 +98,19 @@ pub fn serve_prepare(
     } else {
         Kind::Abort
     };
+    // An abort says why (the VM's answer names it).
+    let why = match decision {
+        Some(_) => "the coordinator decided to abort",
+        None => "the coordinator's connection ended without a decision (presumed abort)",
+    };
     let request = Request {
         kind,
         file: txn.to_string(),
-        script: String::new(),
+        script: if kind == Kind::Abort {
+            why.to_string()
+        } else {
+            String::new()
+        },
     };
     let last = ask(deliveries, waker, request, Duration::from_secs(60));
     let _ = stream.write_all(last.as_bytes());
