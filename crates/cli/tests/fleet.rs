@@ -537,6 +537,17 @@ fn a_fleet_revert_is_all_or_none() {
         after.contains("all 2 digests agree") && after.contains("none"),
         "{after}"
     );
+    // An unreachable instance: the reachable one is rolled back too.
+    let gone = d2.join("gone.sock");
+    let with_gone = [both[0], gone.to_str().unwrap()];
+    let out = patch(&with_gone, &[tripled.to_str().unwrap()]);
+    let report = text(&out.stdout);
+    assert!(
+        !out.status.success() && report.contains("rolled back on all 2"),
+        "{report}"
+    );
+    assert!(report.contains("cannot reach"), "{report}");
+    assert_eq!(text(&patch(&both, &["--state"]).stdout), after);
     for app in [&mut a1, &mut a2] {
         app.kill().unwrap();
         let _ = app.wait();

@@ -414,6 +414,15 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
             w.requests, w.p50, w.p99, w.max, w.failed
         )
     };
+    let mine: Vec<Vec<Sample>> = (0..n)
+        .map(|k| {
+            samples
+                .iter()
+                .filter(|(i, _)| *i == k)
+                .map(|(_, s)| s.clone())
+                .collect()
+        })
+        .collect();
     for (i, s) in steps.iter().enumerate() {
         let at = s.sent_us;
         let before = window(&all, at.saturating_sub(1_500_000), at.saturating_sub(500_000));
@@ -425,6 +434,10 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
             fmt_w(&before),
             fmt_w(&around)
         );
+        for (k, m) in mine.iter().enumerate() {
+            let w = window(m, at.saturating_sub(500_000), at + 500_000);
+            let _ = writeln!(out, "   around, instance {k}: {}", fmt_w(&w));
+        }
     }
     out.push_str("\nper instance:\ninstance  requests  failed  dropped\n");
     for (k, (req, failed, dropped)) in per.iter().enumerate() {
