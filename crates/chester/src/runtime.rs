@@ -63,7 +63,26 @@ struct State {
     finished: VecDeque<(u64, String)>,
     /// Why the last held transaction was aborted (as its abort request said).
     abort_reason: String,
+    /// Journal writes that finished (sent by the writer threads), and the waker that
+    /// announces them.
+    written: (Sender<Written>, Receiver<Written>),
+    waker: Option<espell_vm::quiescence::Waker>,
+    /// A journal write is under way: the next update waits for it (a write never
+    /// overtakes another).
+    writing: bool,
 }
+
+/// A finished journal write.
+struct Written {
+    /// The entry written.
+    seq: u64,
+    /// On failure: why, and the client still waiting for its answer.
+    failed: Option<(String, Sender<String>)>,
+}
+
+/// The `file` of the internal request that undoes an update whose journal entry could not
+/// be written (followed by the entry number; never comes from the wire).
+const JOURNAL_FAILED: &str = "\u{0}journal-failed ";
 
 /// Installs Chester as the application's update handler.
 pub fn install(app: &mut Interp, hypervisor: Hypervisor, deliveries: Receiver<Delivery>, policy: Policy) {
@@ -92,9 +111,12 @@ pub fn install_with_journal(
         history: Vec::new(),
         policy,
         since: Instant::now(),
+        waker: journal.as_ref().map(|_| app.waker()),
         journal,
         finished: VecDeque::new(),
         abort_reason: String::new(),
+        written: std::sync::mpsc::channel(),
+        writing: false,
     };
     let report = state.replay(app, skip_failed)?;
     app.interrupt_handler = Some(Box::new(move |app, event| state.on_event(app, event)));
@@ -123,6 +145,9 @@ pub fn replay_for_check(
         journal: None,
         finished: VecDeque::new(),
         abort_reason: String::new(),
+        written: std::sync::mpsc::channel(),
+        waker: None,
+        writing: false,
     };
     state.replay_entries(app, entries, dir, false)
 }
@@ -172,6 +197,7 @@ fn describe(report: &UpdateReport, dry_run: bool, wait_ms: f64) -> String {
 
 impl State {
     fn on_event(&mut self, app: &mut Interp, event: UpdateEvent) {
+        self.journal_written();
         match event {
             UpdateEvent::Requested => {
                 while let Ok(d) = self.deliveries.try_recv() {
@@ -182,10 +208,15 @@ impl State {
             UpdateEvent::Quiescent => {
                 if let Some(((request, reply), started)) = self.current.take() {
                     let wait_ms = started.elapsed().as_secs_f64() * 1000.0;
-                    if request.kind == Kind::Revert {
-                        let text = self.revert(app, wait_ms);
+                    if let Some(seq) = request.file.strip_prefix(JOURNAL_FAILED) {
+                        let text = self.undo_unjournaled(app, seq, &request.script);
                         eprint!("espell: {text}");
                         let _ = reply.send(text);
+                        self.start_next(app);
+                        return;
+                    }
+                    if request.kind == Kind::Revert {
+                        self.revert(app, wait_ms, reply, String::new());
                         self.start_next(app);
                         return;
                     }
@@ -198,12 +229,13 @@ impl State {
                     let mut report = self
                         .hypervisor
                         .run_update_with(app, &request.script, &request.file, dry_run);
-                    let mut text = describe(&report, dry_run, wait_ms);
+                    let text = describe(&report, dry_run, wait_ms);
                     if report.committed && !dry_run {
-                        text = self.keep(app, &mut report, &request, text);
+                        self.keep(app, &mut report, &request, text, reply);
+                    } else {
+                        eprint!("espell: {text}");
+                        let _ = reply.send(text);
                     }
-                    eprint!("espell: {text}");
-                    let _ = reply.send(text);
                 }
                 self.start_next(app);
             }
@@ -301,48 +333,50 @@ impl State {
         }
     }
 
-    /// Reverts the last committed (and not yet reverted) update.
-    fn revert(&mut self, app: &mut Interp, wait_ms: f64) -> String {
+    /// Reverts the last committed (and not yet reverted) update and answers `reply` (with
+    /// `suffix` appended) — with a journal, once the revert's entry is written.
+    fn revert(&mut self, app: &mut Interp, wait_ms: f64, reply: Sender<String>, suffix: String) {
         let Some(record) = self.history.iter_mut().rev().find(|r| r.undo.is_some()) else {
-            return "error: there is no committed update to revert\n".into();
+            let _ = reply.send("error: there is no committed update to revert\n".into());
+            return;
         };
         let undo = record.undo.take().expect("found above");
         record.reverted_at = Some(self.since.elapsed());
         let n = undo.len();
         let started = Instant::now();
         undo.revert(app);
-        let mut text = format!(
-            "committed: reverted update {} ({n} recorded change(s) undone)\npause: quiescence wait {wait_ms:.3} ms, revert {:.3} ms\n",
+        let text = format!(
+            "committed: reverted update {} ({n} recorded change(s) undone)\npause: quiescence wait {wait_ms:.3} ms, revert {:.3} ms\n{suffix}",
             record.script,
             started.elapsed().as_secs_f64() * 1000.0
         );
-        if let (Some(journal), Some(of)) = (self.journal.as_mut(), record.seq) {
-            let entry = Entry {
-                seq: journal.next_seq(),
-                time: crate::journal::now(),
-                action: Action::Revert { of },
-                summary: format!("reverted {}", record.script),
-                digest: code_digest_text(app),
-            };
-            let seq = entry.seq;
-            match journal.append(entry) {
-                Ok(()) => text.push_str(&format!("journal: entry {seq} written\n")),
-                // The revert cannot be taken back; say plainly what a restart would do.
-                Err(e) => text.push_str(&format!(
-                    "warning: {e}; a restart with this journal would bring the update back\n"
-                )),
-            }
-        }
-        text
+        eprint!("espell: {text}");
+        let (Some(journal), Some(of)) = (self.journal.as_mut(), record.seq) else {
+            let _ = reply.send(text);
+            return;
+        };
+        journal.entries.push(Entry {
+            seq: journal.next_seq(),
+            time: crate::journal::now(),
+            action: Action::Revert { of },
+            summary: format!("reverted {}", record.script),
+            digest: code_digest_text(app),
+        });
+        // A revert cannot be taken back: if its entry cannot be written, the answer says
+        // what a restart would do.
+        self.write_then_answer(text, reply, false);
     }
 
     fn start_next(&mut self, app: &mut Interp) {
-        if self.current.is_some() {
+        if self.current.is_some() || self.writing {
             return;
         }
         if let Some(d) = self.queue.pop_front() {
+            // Undoing an update whose journal entry failed must happen: stragglers are
+            // paused at their safe point rather than the undo abandoned.
+            let internal = d.0.file.starts_with(JOURNAL_FAILED);
             self.current = Some((d, Instant::now()));
-            app.begin_quiescence(self.policy.timeout, self.policy.pause_stragglers);
+            app.begin_quiescence(self.policy.timeout, self.policy.pause_stragglers || internal);
         }
     }
 }
@@ -376,11 +410,21 @@ fn code_line(app: &Interp) -> String {
 }
 
 impl State {
-    /// Keeps a committed update: writes its journal entry (when there is a journal) and
-    /// records it in the history. If the journal cannot be written the update is rolled
-    /// back (a committed update must survive a restart); answers the text to send.
-    fn keep(&mut self, app: &mut Interp, report: &mut UpdateReport, request: &Request, text: String) -> String {
-        self.keep_with_summary(app, report, request, text.clone(), &text)
+    /// Keeps a committed update: records it in the history and answers `reply` with
+    /// `text` — with a journal, once its entry is durably written, by a writer thread, so
+    /// that the application does not stay paused for the fsyncs. If the entry cannot be
+    /// written the update is undone (a committed update must survive a restart) and the
+    /// answer says so.
+    fn keep(
+        &mut self,
+        app: &mut Interp,
+        report: &mut UpdateReport,
+        request: &Request,
+        text: String,
+        reply: Sender<String>,
+    ) {
+        let described = text.clone();
+        self.keep_with_summary(app, report, request, text, &described, reply)
     }
 
     /// `keep`, with the change summary taken from `described` (the update's `describe`).
@@ -391,53 +435,122 @@ impl State {
         request: &Request,
         text: String,
         described: &str,
-    ) -> String {
+        reply: Sender<String>,
+    ) {
         let summary = described.lines().skip(1).take(5).collect::<Vec<_>>().join("; ");
         let undo = report.undo.take();
-        let mut text = text;
-        let mut seq = None;
-        if let Some(journal) = self.journal.as_mut() {
-            let started = Instant::now();
-            let entry = Entry {
-                seq: journal.next_seq(),
-                time: crate::journal::now(),
-                action: Action::Apply {
-                    file: label(request),
-                    script: request.script.clone(),
-                },
-                summary: summary.clone(),
-                digest: code_digest_text(app),
-            };
-            let n = entry.seq;
-            match journal.append(entry) {
-                Ok(()) => {
-                    seq = Some(n);
-                    text.push_str(&format!(
-                        "journal: entry {n} written ({:.3} ms)\n",
-                        started.elapsed().as_secs_f64() * 1000.0
-                    ));
-                }
-                Err(e) => {
-                    if let Some(undo) = undo {
-                        undo.roll_back(app);
-                    }
-                    return format!(
-                        "rolled back: update {}: {e} (a committed update must survive a restart)\n",
-                        report.script
-                    );
-                }
-            }
-        }
-        self.history.push(Record {
+        let mut record = Record {
             script: report.script.clone(),
-            summary,
+            summary: summary.clone(),
             undo,
             at: self.since.elapsed(),
             reverted_at: None,
-            seq,
+            seq: None,
             replayed: false,
+        };
+        eprint!("espell: {text}");
+        let Some(journal) = self.journal.as_mut() else {
+            self.history.push(record);
+            let _ = reply.send(text);
+            return;
+        };
+        let entry = Entry {
+            seq: journal.next_seq(),
+            time: crate::journal::now(),
+            action: Action::Apply {
+                file: label(request),
+                script: request.script.clone(),
+            },
+            summary,
+            digest: code_digest_text(app),
+        };
+        let n = entry.seq;
+        record.seq = Some(n);
+        self.history.push(record);
+        journal.entries.push(entry);
+        self.write_then_answer(text, reply, true);
+    }
+
+    /// Writes the journal (its last entry is new) on a writer thread, while the application
+    /// runs, then answers `reply` with `text`. If the write fails: with `undo`, the update
+    /// is undone before the answer (`journal_written`); without, the answer warns.
+    fn write_then_answer(&mut self, text: String, reply: Sender<String>, undo: bool) {
+        let Some(journal) = self.journal.as_mut() else {
+            let _ = reply.send(text);
+            return;
+        };
+        let n = journal.entries.last().map_or(0, |e| e.seq);
+        let rendered = crate::journal::render(&journal.entries);
+        let dir = journal.dir().to_path_buf();
+        let (done, waker) = (self.written.0.clone(), self.waker.clone());
+        self.writing = true;
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let failed = match crate::journal::write_durably(&dir, "journal", &rendered) {
+                Ok(()) => {
+                    let _ = reply.send(format!(
+                        "{text}journal: entry {n} written ({:.3} ms, the application running meanwhile)\n",
+                        started.elapsed().as_secs_f64() * 1000.0
+                    ));
+                    None
+                }
+                Err(e) => {
+                    let why = format!("cannot write the journal in {}: {e}", dir.display());
+                    if undo {
+                        Some((why, reply))
+                    } else {
+                        let _ = reply.send(format!(
+                            "{text}warning: {why}; a restart with this journal would bring the update back\n"
+                        ));
+                        None
+                    }
+                }
+            };
+            let _ = done.send(Written { seq: n, failed });
+            if let Some(w) = waker {
+                w.wake();
+            }
         });
-        text
+    }
+
+    /// Takes in the finished journal writes; a failed one queues the undo of its update
+    /// (first in line: nothing else started meanwhile).
+    fn journal_written(&mut self) {
+        while let Ok(w) = self.written.1.try_recv() {
+            self.writing = false;
+            if let Some((why, reply)) = w.failed {
+                if let Some(j) = self.journal.as_mut() {
+                    if j.entries.last().is_some_and(|e| e.seq == w.seq) {
+                        j.entries.pop();
+                    }
+                }
+                let request = Request {
+                    kind: Kind::Revert,
+                    file: format!("{JOURNAL_FAILED}{}", w.seq),
+                    script: why,
+                };
+                self.queue.push_front((request, reply));
+                if let Some(waker) = &self.waker {
+                    waker.wake();
+                }
+            }
+        }
+    }
+
+    /// Undoes the update of journal entry `seq` (whose entry could not be written).
+    fn undo_unjournaled(&mut self, app: &mut Interp, seq: &str, why: &str) -> String {
+        let seq = seq.parse::<u64>().ok();
+        match self.history.last() {
+            Some(r) if r.seq == seq && seq.is_some() && r.undo.is_some() => {
+                let mut r = self.history.pop().expect("just seen");
+                r.undo.take().expect("checked").roll_back(app);
+                format!(
+                    "rolled back: update {}: {why}; the update was undone (a committed update must survive a restart)\n",
+                    r.script
+                )
+            }
+            _ => format!("error: {why}; the update could not be found to undo it\n"),
+        }
     }
 
     /// Phase 1 of a fleet update, then the wait for phase 2: runs the script, answers
@@ -469,13 +582,15 @@ impl State {
             described.split_once('\n').map_or("", |(_, rest)| rest)
         );
         let (decision, hold_ms) = self.hold(app, &params, prepared, reply);
-        let text = match &decision {
-            Some((true, _)) => {
+        let text = match decision {
+            Some((true, answer)) => {
                 let text = format!(
                     "committed: update {} (fleet transaction {})\nhold: {hold_ms:.3} ms\n",
                     report.script, params.txn
                 );
-                self.keep_with_summary(app, &mut report, &request, text, &described)
+                self.remember(params.txn, text.clone());
+                // Answered (and logged) once the journal entry is written.
+                return self.keep_with_summary(app, &mut report, &request, text, &described, answer);
             }
             _ => {
                 if let Some(undo) = report.undo.take() {
@@ -512,10 +627,10 @@ impl State {
             params.timeout_ms
         );
         let (decision, hold_ms) = self.hold(app, params, prepared, reply);
-        let text = match &decision {
-            Some((true, _)) => {
-                let text = self.revert(app, wait_ms);
-                format!("{text}hold: {hold_ms:.3} ms\n")
+        let text = match decision {
+            Some((true, answer)) => {
+                self.remember(params.txn, format!("committed: reverted update {script}\n"));
+                return self.revert(app, wait_ms, answer, format!("hold: {hold_ms:.3} ms\n"));
             }
             _ => format!(
                 "rolled back: revert of update {script} (fleet transaction {}): {}; nothing was reverted\nhold: {hold_ms:.3} ms\n",

@@ -609,3 +609,47 @@ fn an_ssh_target_reaches_the_socket_through_ssh_and_the_bridge() {
     let _ = app.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_update_whose_journal_entry_cannot_be_written_is_undone() {
+    let dir = scratch("unwritable");
+    idle_app(&dir);
+    let journal = dir.join("j");
+    let (mut app, _) = run_idle(&dir, &["--journal", journal.to_str().unwrap()]);
+    let s = dir.join("idle.sock");
+    let s = s.to_str().unwrap();
+    let out = patch(&[s], &[dir.join("BigWidget.som").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let before = text(&patch(&[s], &["--state"]).stdout);
+    // The journal's file is replaced by a directory: the next rename fails.
+    std::fs::remove_file(journal.join("journal")).unwrap();
+    std::fs::create_dir(journal.join("journal")).unwrap();
+    std::fs::write(journal.join("journal/x"), "x").unwrap();
+    let out = patch(&[s], &[dir.join("Tripled.som").to_str().unwrap()]);
+    let answer = text(&out.stdout);
+    assert!(!out.status.success(), "{answer}");
+    assert!(
+        answer.starts_with("rolled back: update Tripled: cannot write the journal") && answer.contains("undone"),
+        "{answer}"
+    );
+    let first = |t: &str| t.lines().next().unwrap_or("").to_string();
+    assert_eq!(first(&text(&patch(&[s], &["--state"]).stdout)), first(&before));
+    // A revert cannot be taken back: it happens, and the answer warns.
+    let out = patch(&[s], &["--revert"]);
+    let answer = text(&out.stdout);
+    assert!(answer.starts_with("committed: reverted update BigWidget"), "{answer}");
+    assert!(answer.contains("warning: cannot write the journal"), "{answer}");
+    // Once the journal can be written again, everything is in it.
+    std::fs::remove_dir_all(journal.join("journal")).unwrap();
+    let out = patch(&[s], &[dir.join("Tripled.som").to_str().unwrap()]);
+    assert!(
+        text(&out.stdout).contains("journal: entry 3 written"),
+        "{}",
+        text(&out.stdout)
+    );
+    let entries = espell_chester::journal::read(&journal).unwrap();
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    app.kill().unwrap();
+    let _ = app.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
