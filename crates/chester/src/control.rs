@@ -56,6 +56,7 @@ fn read_request(stream: &mut UnixStream) -> Result<Incoming, String> {
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 8192];
     let mut prepare: Option<(usize, bool, u64, usize, String)> = None;
+    let mut header_seen = false;
     loop {
         if let Some((start, _, _, len, _)) = &prepare {
             if bytes.len() >= start + len {
@@ -73,13 +74,14 @@ fn read_request(stream: &mut UnixStream) -> Result<Incoming, String> {
         }
         let before = bytes.len();
         bytes.extend_from_slice(&chunk[..n]);
-        if prepare.is_none() && bytes.starts_with(crate::protocol::TAG.as_bytes()) {
+        if !header_seen {
             let scan_from = before.saturating_sub(1);
             if let Some(nl) = bytes[scan_from..]
                 .iter()
                 .position(|&b| b == b'\n')
                 .map(|p| p + scan_from)
             {
+                header_seen = true;
                 let header = String::from_utf8_lossy(&bytes[..nl]).into_owned();
                 let prefix = format!("{} {}", crate::protocol::TAG, crate::protocol::PREPARE);
                 if header.starts_with(&prefix) {
