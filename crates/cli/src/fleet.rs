@@ -261,11 +261,14 @@ pub fn broadcast(targets: &[Target], request: &Request) -> (String, bool) {
         return (out, answers.iter().all(|a| good(a)));
     }
     let ok = answers.iter().filter(|a| good(a)).count();
-    let what = match request.kind {
-        Kind::DryRun => format!("fleet dry run {}", request.file),
-        _ => format!("fleet {}", request.file),
+    let mut out = match request.kind {
+        Kind::DryRun => format!(
+            "fleet dry run {}: would commit on {ok} of {} instances\n",
+            request.file,
+            targets.len()
+        ),
+        _ => format!("fleet {}: {ok} of {} succeeded\n", request.file, targets.len()),
     };
-    let mut out = format!("{what}: {ok} of {} answered as hoped\n", targets.len());
     let rows: Vec<Row> = targets
         .iter()
         .zip(&answers)
@@ -281,10 +284,11 @@ pub fn broadcast(targets: &[Target], request: &Request) -> (String, bool) {
     out.push_str(&table(&["instance", "outcome", "quiescence wait", "script"], &rows));
     for (t, a) in targets.iter().zip(&answers) {
         if !good(a) || request.kind == Kind::DryRun {
-            for l in a
-                .lines()
-                .filter(|l| l.starts_with("reason:") || l.starts_with("error") || l.starts_with("changes:"))
-            {
+            for l in a.lines().filter(|l| {
+                ["reason:", "error", "changes:", "classes (", "methods ("]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            }) {
                 out.push_str(&format!("{t}: {l}\n"));
             }
         }
