@@ -6,3 +6,4 @@ pub mod client;
 pub mod control;
 pub mod protocol;
 pub mod runtime;
+pub mod status;

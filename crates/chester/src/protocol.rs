@@ -3,7 +3,7 @@
 //! A request is a header line `ESPELL/1 <kind> <file name>` followed by the update
 //! script's source; the client then shuts its writing side. The answer is text whose first
 //! line is `committed`, `rolled back`, `would commit`, `would roll back`, `not applied`,
-//! `history`, `state` or `error: ...`, followed by details.
+//! `history`, `state`, `status` or `error: ...`, followed by details.
 
 /// The largest request accepted (bytes).
 pub const MAX_MESSAGE: usize = 1 << 20;
@@ -27,6 +27,9 @@ pub enum Kind {
     /// The baseline: run the script inside the application by plain reflection, without
     /// pause or atomicity.
     InPlace,
+    /// Answer uptime, processes, GC counters, the digest and the update log (no pause;
+    /// see `crate::status`).
+    Status,
 }
 
 impl Kind {
@@ -38,6 +41,7 @@ impl Kind {
             Kind::Revert => "revert",
             Kind::State => "state",
             Kind::InPlace => "in-place",
+            Kind::Status => "status",
         }
     }
 }
@@ -86,6 +90,7 @@ impl Request {
             Some("revert") => Kind::Revert,
             Some("state") => Kind::State,
             Some("in-place") => Kind::InPlace,
+            Some("status") => Kind::Status,
             other => return Err(format!("unknown request kind {:?}", other.unwrap_or(""))),
         };
         let file = words.next().unwrap_or("update").trim().to_string();

@@ -52,6 +52,8 @@ struct State {
     policy: Policy,
     /// When Chester was installed (history times count from here).
     since: Instant,
+    /// Every update request answered, for `status`.
+    events: crate::status::EventLog,
 }
 
 /// Installs Chester as the application's update handler.
@@ -66,6 +68,7 @@ pub fn install(app: &mut Interp, mut hypervisor: Hypervisor, deliveries: Receive
         history: Vec::new(),
         policy,
         since: Instant::now(),
+        events: Default::default(),
     };
     app.interrupt_handler = Some(Box::new(move |app, event| state.on_event(app, event)));
 }
@@ -122,6 +125,7 @@ impl State {
                     let wait_ms = started.elapsed().as_secs_f64() * 1000.0;
                     if request.kind == Kind::Revert {
                         let text = self.revert(app, wait_ms);
+                        self.events.note(&request, &text, self.since.elapsed());
                         eprint!("espell: {text}");
                         let _ = reply.send(text);
                         self.start_next(app);
@@ -132,6 +136,7 @@ impl State {
                         .hypervisor
                         .run_update_with(app, &request.script, &request.file, dry_run);
                     let text = describe(&report, dry_run, wait_ms);
+                    self.events.note(&request, &text, self.since.elapsed());
                     eprint!("espell: {text}");
                     if report.committed && !dry_run {
                         let summary = text.lines().skip(1).take(5).collect::<Vec<_>>().join("; ");
@@ -155,6 +160,7 @@ impl State {
                         started.elapsed().as_secs_f64() * 1000.0,
                         stragglers.join("\n")
                     );
+                    self.events.note(&request, &text, self.since.elapsed());
                     eprint!("espell: {text}");
                     let _ = reply.send(text);
                 }
@@ -196,15 +202,20 @@ impl State {
                 let (summary, classes) = digest.split_once('\n').unwrap_or((&digest, ""));
                 let _ = reply.send(format!("state: {summary}\n{gc}{classes}"));
             }
+            Kind::Status => {
+                let _ = reply.send(crate::status::answer(app, &self.events));
+            }
             Kind::Revert => self.queue.push_back((request, reply)),
             Kind::InPlace => {
                 let _ = reply.send(run_in_place(app, &request));
             }
             Kind::Apply | Kind::DryRun => match self.hypervisor.check_script(&request.script, &request.file) {
                 Err(e) => {
-                    let _ = reply.send(format!(
+                    let text = format!(
                         "rolled back: the script does not compile (the application was not paused)\nreason: {e}\n"
-                    ));
+                    );
+                    self.events.note(&request, &text, self.since.elapsed());
+                    let _ = reply.send(text);
                 }
                 Ok(()) => self.queue.push_back((request, reply)),
             },

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod capture;
+pub mod dashboard;
 pub mod experiment;
 pub mod http_client;
 pub mod repl;

@@ -194,6 +194,27 @@ enum Command {
     },
     /// The main demonstration.
     Demo,
+    /// A live web dashboard for running `espell run --hypervisor` programs: uptime,
+    /// processes, GC, digests, update timeline, latency, and dry-run/apply/revert buttons.
+    /// Prints the URL (with its access token) and serves until stopped.
+    Dashboard {
+        /// The control socket of an instance (repeat for a fleet).
+        #[arg(long, value_name = "PATH", required = true)]
+        to: Vec<PathBuf>,
+        /// The application's stats URL (http://HOST:PORT/stats) for the i-th --to, read
+        /// every second for the latency chart.
+        #[arg(long, value_name = "URL")]
+        stats: Vec<String>,
+        /// The port to listen on (0: a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// A directory of update scripts (*.som) the page offers.
+        #[arg(long, value_name = "DIR")]
+        scripts: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -249,6 +270,28 @@ fn main() -> ExitCode {
                 Kind::Apply
             };
             patch(&to, kind, file.as_deref())
+        }
+        Command::Dashboard {
+            to,
+            stats,
+            port,
+            host,
+            scripts,
+        } => {
+            let config = espell_cli::dashboard::Config {
+                sockets: to,
+                stats,
+                port,
+                host,
+                scripts,
+            };
+            match espell_cli::dashboard::run(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("espell: dashboard: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Eval { cp, source } => {
             let cp = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
