@@ -310,4 +310,11 @@ mod tests {
         assert_eq!(s.events[0].commit_ms, 3.0);
         assert!(Status::parse("error: nope").is_err());
     }
+
+    #[test]
+    fn the_status_request_round_trips_and_needs_no_script() {
+        let r = Request::decode(b"ESPELL/1 status status\n").unwrap();
+        assert_eq!(r.kind, Kind::Status);
+        assert_eq!(Request::decode(&r.encode()), Ok(r));
+    }
 }
