@@ -7,5 +7,6 @@ pub mod control;
 pub mod journal;
 pub mod protocol;
 pub mod runtime;
+pub mod status;
 pub mod transport;
 pub mod two_phase;

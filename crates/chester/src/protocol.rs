@@ -3,7 +3,7 @@
 //! A request is a header line `ESPELL/1 <kind> <file name>` followed by the update
 //! script's source; the client then shuts its writing side. The answer is text whose first
 //! line is `committed`, `rolled back`, `would commit`, `would roll back`, `not applied`,
-//! `history`, `state` or `error: ...`, followed by details.
+//! `history`, `state`, `status` or `error: ...`, followed by details.
 //!
 //! A fleet update's prepare (`Prepared`) is the one exception: its header gives the
 //! script's length, the connection stays open, the first answer is framed
@@ -40,6 +40,9 @@ pub enum Kind {
     Commit,
     /// Phase 2: roll the held update back (internal, like `Commit`).
     Abort,
+    /// Answer uptime, processes, GC counters, the digest and the update log (no pause;
+    /// see `crate::status`).
+    Status,
 }
 
 impl Kind {
@@ -54,6 +57,7 @@ impl Kind {
             Kind::Prepare => "prepare",
             Kind::Commit => "commit",
             Kind::Abort => "abort",
+            Kind::Status => "status",
         }
     }
 }
@@ -102,6 +106,7 @@ impl Request {
             Some("revert") => Kind::Revert,
             Some("state") => Kind::State,
             Some("in-place") => Kind::InPlace,
+            Some("status") => Kind::Status,
             other => return Err(format!("unknown request kind {:?}", other.unwrap_or(""))),
         };
         let file = words.next().unwrap_or("update").trim().to_string();

@@ -73,6 +73,8 @@ struct State {
     /// A journal write is under way: the next update waits for it (a write never
     /// overtakes another).
     writing: bool,
+    /// Every update request answered, for `status`.
+    events: crate::status::EventLog,
 }
 
 /// A finished journal write.
@@ -120,6 +122,7 @@ pub fn install_with_journal(
         abort_reason: String::new(),
         written: std::sync::mpsc::channel(),
         writing: false,
+        events: Default::default(),
     };
     let report = state.replay(app, skip_failed)?;
     app.interrupt_handler = Some(Box::new(move |app, event| state.on_event(app, event)));
@@ -151,6 +154,7 @@ pub fn replay_for_check(
         written: std::sync::mpsc::channel(),
         waker: None,
         writing: false,
+        events: Default::default(),
     };
     state.replay_entries(app, entries, dir, false)
 }
@@ -233,6 +237,7 @@ impl State {
                         .hypervisor
                         .run_update_with(app, &request.script, &request.file, dry_run);
                     let text = describe(&report, dry_run, wait_ms);
+                    self.events.note(&request, &text, self.since.elapsed());
                     if report.committed && !dry_run {
                         self.keep(app, &mut report, &request, text, reply);
                     } else {
@@ -250,6 +255,7 @@ impl State {
                         started.elapsed().as_secs_f64() * 1000.0,
                         stragglers.join("\n")
                     );
+                    self.events.note(&request, &text, self.since.elapsed());
                     eprint!("espell: {text}");
                     let _ = reply.send(text);
                 }
@@ -305,6 +311,9 @@ impl State {
                 // digest (the same objects: the rollback check within a process).
                 let _ = reply.send(format!("{}identity: {summary}\n{gc}{classes}", code_line(app)));
             }
+            Kind::Status => {
+                let _ = reply.send(crate::status::answer(app, &self.events));
+            }
             Kind::Revert => self.queue.push_back((request, reply)),
             Kind::InPlace => {
                 let _ = reply.send(run_in_place(app, &request));
@@ -326,9 +335,11 @@ impl State {
             Kind::Apply | Kind::DryRun | Kind::Prepare => {
                 match self.hypervisor.check_script(&request.script, &label(&request)) {
                     Err(e) => {
-                        let _ = reply.send(format!(
+                        let text = format!(
                             "rolled back: the script does not compile (the application was not paused)\nreason: {e}\n"
-                        ));
+                        );
+                        self.events.note(&request, &text, self.since.elapsed());
+                        let _ = reply.send(text);
                     }
                     Ok(()) => self.queue.push_back((request, reply)),
                 }
@@ -340,7 +351,9 @@ impl State {
     /// `suffix` appended) — with a journal, once the revert's entry is written.
     fn revert(&mut self, app: &mut Interp, wait_ms: f64, reply: Sender<String>, suffix: String) {
         let Some(record) = self.history.iter_mut().rev().find(|r| r.undo.is_some()) else {
-            let _ = reply.send("error: there is no committed update to revert\n".into());
+            let text = "error: there is no committed update to revert\n";
+            self.events.note_revert("", text, self.since.elapsed());
+            let _ = reply.send(text.into());
             return;
         };
         let undo = record.undo.take().expect("found above");
@@ -354,6 +367,7 @@ impl State {
             started.elapsed().as_secs_f64() * 1000.0
         );
         eprint!("espell: {text}");
+        self.events.note_revert(&record.script, &text, self.since.elapsed());
         let (Some(journal), Some(of)) = (self.journal.as_mut(), record.seq) else {
             let _ = reply.send(text);
             return;
@@ -394,13 +408,19 @@ fn label(request: &Request) -> String {
 
 /// The first line of a state answer: the code digest, stable across processes (ADR 0017).
 fn code_line(app: &Interp) -> String {
+    format!("state: {}\n", code_state(app))
+}
+
+/// The code digest as `--state` and `status` show it: `code #... (classes changed since
+/// loaded: ...)`, the same in every process with the same code and updates.
+pub(crate) fn code_state(app: &Interp) -> String {
     let digest = espell_vm::mop::code_digest(app);
     let changed = if digest.changed.is_empty() {
         "none".to_string()
     } else {
         digest.changed.join(" ")
     };
-    format!("state: code {digest} (classes changed since loaded: {changed})\n")
+    format!("code {digest} (classes changed since loaded: {changed})")
 }
 
 /// The in-place baseline: loads the script into the application's own space and runs it

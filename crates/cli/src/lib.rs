@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bridge;
 pub mod capture;
+pub mod dashboard;
 pub mod experiment;
 pub mod fleet;
 pub mod http_client;

@@ -250,6 +250,27 @@ enum Command {
         /// The control socket.
         socket: PathBuf,
     },
+    /// A live web dashboard for running `espell run --hypervisor` programs: uptime,
+    /// processes, GC, digests, update timeline, latency, and dry-run/apply/revert buttons.
+    /// Prints the URL (with its access token) and serves until stopped.
+    Dashboard {
+        /// The control socket of an instance (repeat for a fleet).
+        #[arg(long, value_name = "PATH", required = true)]
+        to: Vec<PathBuf>,
+        /// The application's stats URL (http://HOST:PORT/stats) for the i-th --to, read
+        /// every second for the latency chart.
+        #[arg(long, value_name = "URL")]
+        stats: Vec<String>,
+        /// The port to listen on (0: a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// A directory of update scripts (*.som) the page offers.
+        #[arg(long, value_name = "DIR")]
+        scripts: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -364,6 +385,28 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("espell: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Dashboard {
+            to,
+            stats,
+            port,
+            host,
+            scripts,
+        } => {
+            let config = espell_cli::dashboard::Config {
+                sockets: to,
+                stats,
+                port,
+                host,
+                scripts,
+            };
+            match espell_cli::dashboard::run(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("espell: dashboard: {e}");
                     ExitCode::FAILURE
                 }
             }

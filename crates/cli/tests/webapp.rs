@@ -182,9 +182,20 @@ fn hostile(addr: SocketAddr) -> Result<usize, String> {
             413,
         ),
         (
-            "chunked body",
-            b"POST /snippets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(),
+            "gzip transfer coding",
+            b"POST /snippets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n".to_vec(),
             501,
+        ),
+        (
+            "malformed chunk size",
+            b"POST /snippets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".to_vec(),
+            400,
+        ),
+        (
+            "chunked and Content-Length",
+            b"POST /snippets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"
+                .to_vec(),
+            400,
         ),
         ("unknown method", b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 501),
     ];

@@ -34,6 +34,8 @@ impl State {
             .run_update_with(app, &request.script, &params.file, false);
         if !report.committed {
             let text = describe(&report, false, wait_ms);
+            self.events
+                .note_as("fleet apply", &params.file, &text, self.since.elapsed());
             eprint!("espell: fleet transaction {}: {text}", params.txn);
             self.remember(params.txn, text.clone());
             let _ = reply.send(text);
@@ -54,6 +56,10 @@ impl State {
                     report.script, params.txn
                 );
                 self.remember(params.txn, text.clone());
+                let details = described.split_once('\n').map_or("", |(_, rest)| rest);
+                let logged = format!("{}\n{details}", text.lines().next().unwrap_or(""));
+                self.events
+                    .note_as("fleet apply", &params.file, &logged, self.since.elapsed());
                 // Answered (and logged) once the journal entry is written.
                 return self.keep_with_summary(app, &mut report, &request, text, &described, answer);
             }
@@ -61,12 +67,15 @@ impl State {
                 if let Some(undo) = report.undo.take() {
                     undo.roll_back(app);
                 }
-                format!(
+                let text = format!(
                     "rolled back: update {} (fleet transaction {}): {}\nhold: {hold_ms:.3} ms\n",
                     report.script,
                     params.txn,
                     why_not(&decision, &self.abort_reason, params.timeout_ms)
-                )
+                );
+                self.events
+                    .note_as("fleet apply", &params.file, &text, self.since.elapsed());
+                text
             }
         };
         self.decided(params.txn, text, decision);

@@ -202,6 +202,40 @@ fn read(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     }
 }
 
+/// `primReadBytes:timeout:`: like `primRead:timeout:`, but answers the bytes themselves,
+/// one character per byte (U+0000 to U+00FF), so that a protocol can count and cut bytes
+/// and decode UTF-8 itself (`String>>utf8Decoded`). Never used on a socket that is also
+/// read with `primRead:timeout:` (a partial character carried between reads is not
+/// handed over).
+fn read_bytes(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let me = interp.receiver(argc);
+    let Some(max) = interp.arg(argc, 0).as_small().filter(|&n| n > 0) else {
+        return prim_fail("socket: readBytes: needs a positive byte count");
+    };
+    let timeout = timeout_arg(interp.arg(argc, 1));
+    if interp.take_io_timeout() {
+        let nil = interp.nil();
+        return interp.prim_return(argc, nil);
+    }
+    let mut buf = vec![0u8; max.min(MAX_READ) as usize];
+    loop {
+        let (result, fd) = match native(interp, me)? {
+            Native::Stream(s, _) => (s.read(&mut buf), s.as_raw_fd()),
+            _ => return prim_fail("socket: the socket is closed"),
+        };
+        match result {
+            Ok(n) => {
+                let text: String = buf[..n].iter().map(|&b| b as char).collect();
+                let v = interp.space.new_string(&text);
+                return interp.prim_return(argc, v);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return interp.block_on_io(fd, false, timeout),
+            Err(e) => return prim_fail(format!("socket: read failed: {e}")),
+        }
+    }
+}
+
 fn has_carry(interp: &mut Interp, me: Value) -> bool {
     matches!(native(interp, me), Ok(Native::Stream(_, state)) if !state.carry.is_empty())
 }
@@ -287,6 +321,7 @@ pub fn lookup_socket(selector: &str, class_side: bool) -> Option<PrimFn> {
     Some(match (class_side, selector) {
         (true, "primConnectTo:port:") => connect,
         (false, "primRead:timeout:") => read,
+        (false, "primReadBytes:timeout:") => read_bytes,
         (false, "primWrite:") => write,
         (false, "primWrite:timeout:") => write_timeout,
         (false, "close") => close,

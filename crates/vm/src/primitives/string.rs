@@ -172,6 +172,41 @@ fn concatenate_all(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     ret_string(interp, argc, &out)
 }
 
+/// `fromCodePoint:`: the one-character String of a Unicode scalar value, or nil for a
+/// surrogate, a negative number or one past U+10FFFF.
+fn from_code_point(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let c = interp
+        .arg(argc, 0)
+        .as_small()
+        .and_then(|n| u32::try_from(n).ok())
+        .and_then(char::from_u32);
+    match c {
+        Some(c) => ret_string(interp, argc, c.encode_utf8(&mut [0u8; 4])),
+        None => {
+            let nil = interp.nil();
+            interp.prim_return(argc, nil)
+        }
+    }
+}
+
+/// `utf8Decoded`: the receiver's characters taken as bytes (each must be U+0000 to
+/// U+00FF, as `Socket>>readBytes:` answers them) and decoded as UTF-8; nil when they are
+/// not valid UTF-8 (or a character is not a byte).
+fn utf8_decoded(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let s = text(interp, interp.receiver(argc))?;
+    if s.is_ascii() {
+        return ret_string(interp, argc, &s);
+    }
+    let bytes: Option<Vec<u8>> = s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect();
+    match bytes.and_then(|b| String::from_utf8(b).ok()) {
+        Some(decoded) => ret_string(interp, argc, &decoded),
+        None => {
+            let nil = interp.nil();
+            interp.prim_return(argc, nil)
+        }
+    }
+}
+
 /// String's instance-side primitives.
 pub fn lookup(selector: &str) -> Option<PrimFn> {
     Some(match selector {
@@ -189,6 +224,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
         "indexOf:" => index_of, // SOM answers -1 when absent
         "primIndexOf:startingAt:" => index_of_starting_at,
         "byteSize" => byte_size,
+        "utf8Decoded" => utf8_decoded,
         "asString" => as_string,
         _ => return None,
     })
@@ -198,6 +234,7 @@ pub fn lookup(selector: &str) -> Option<PrimFn> {
 pub fn lookup_class_side(selector: &str) -> Option<PrimFn> {
     match selector {
         "concatenateAll:" => Some(concatenate_all),
+        "fromCodePoint:" => Some(from_code_point),
         _ => None,
     }
 }
