@@ -133,6 +133,70 @@ impl Heap {
             .collect()
     }
 
+    /// Bulk migration in one pass over the table: every live object of class `old` gets
+    /// class `new` and fields built from `template` (the new fields' initial values) with
+    /// `copies` (pairs of new index, old index) copied over. Identities are kept (the
+    /// objects stay where they are). The previous fields go to `saved`, one after the
+    /// other; the answer lists each migrated object's index and previous field count, in
+    /// table order (together they are the undo record). Each object's field vector is
+    /// resized in place where the allocator allows, so that no allocation per object is
+    /// needed when the field count grows by one or two.
+    pub fn migrate_instances(
+        &mut self,
+        old: Value,
+        new: Value,
+        template: &[Value],
+        copies: &[(usize, usize)],
+        saved: &mut Vec<Value>,
+    ) -> Vec<(u32, u32)> {
+        // Counting first sizes the undo record exactly (no regrowth of vectors of a
+        // million entries while the application is paused).
+        let mut count = 0;
+        let mut values = 0;
+        for o in self.objects.iter().filter(|o| o.class == old) {
+            count += 1;
+            values += o.fields.len();
+        }
+        let mut moved = Vec::with_capacity(count);
+        saved.reserve_exact(values);
+        for (i, obj) in self.objects.iter_mut().enumerate() {
+            // Free slots have a SmallInteger for a class: they never match a class object.
+            if obj.class != old {
+                continue;
+            }
+            let start = saved.len();
+            saved.extend_from_slice(&obj.fields);
+            let mut fields = std::mem::take(&mut obj.fields).into_vec();
+            fields.clear();
+            fields.reserve_exact(template.len());
+            fields.extend_from_slice(template);
+            for &(to, from) in copies {
+                if let Some(&v) = saved[start..].get(from) {
+                    fields[to] = v;
+                }
+            }
+            obj.fields = fields.into_boxed_slice();
+            obj.class = new;
+            moved.push((i as u32, (saved.len() - start) as u32));
+        }
+        moved
+    }
+
+    /// Undoes `migrate_instances`: puts back each object's previous fields (from `saved`,
+    /// as `migrate_instances` wrote them) and class `old`.
+    pub fn unmigrate_instances(&mut self, old: Value, moved: &[(u32, u32)], saved: &[Value]) {
+        let mut at = 0;
+        for &(i, n) in moved {
+            let obj = &mut self.objects[i as usize];
+            let mut fields = std::mem::take(&mut obj.fields).into_vec();
+            fields.clear();
+            fields.extend_from_slice(&saved[at..at + n as usize]);
+            obj.fields = fields.into_boxed_slice();
+            obj.class = old;
+            at += n as usize;
+        }
+    }
+
     /// Collects garbage: marks from `roots`, frees everything unmarked. Answers how many
     /// objects were freed and whether any method was among them (caches must then go).
     pub fn collect(&mut self, roots: &[Value]) -> (usize, bool) {

@@ -329,6 +329,56 @@ fn instances_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, a)
 }
 
+/// `migrateInstancesOf:to:defaults:` (and, with an empty Array, `migrateInstancesOf:to:`).
+fn migrate_instances(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let old = unwrap(interp, interp.arg(argc, 0))?;
+    let new = unwrap(interp, interp.arg(argc, 1))?;
+    let defaults = if argc > 2 {
+        defaults_arg(interp, interp.arg(argc, 2))?
+    } else {
+        Vec::new()
+    };
+    let n = with_session!(interp, |s, app| s.migrate_instances(app, old, new, &defaults));
+    interp.prim_return(argc, Value::small(n as i64))
+}
+
+/// A `defaults:` argument: an Array of field name, value pairs (values copied in).
+fn defaults_arg(interp: &mut Interp, v: Value) -> Result<Vec<(String, Value)>, VmError> {
+    let Some(items) = interp.space.array_of(v).cloned() else {
+        return prim_fail("MirrorError: defaults must be an Array of field name, value pairs, e.g. #(#z 0)");
+    };
+    if items.len() % 2 != 0 {
+        return prim_fail(format!(
+            "MirrorError: defaults must be field name, value pairs (got {} elements)",
+            items.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len() / 2);
+    for pair in items.chunks(2) {
+        let name = name_arg(interp, pair[0])?;
+        let value = copy_in(interp, pair[1], 0)?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// `primMigrateInstancesOf:to:` (for `migrateInstancesOf:to:using:`): migrates like the
+/// declarative form, then answers an Array of old, new mirror pairs: each old mirror is
+/// on a copy of the instance as it was (class and fields), each new one on the migrated
+/// instance itself.
+fn migrate_instances_pairs(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let old = unwrap(interp, interp.arg(argc, 0))?;
+    let new = unwrap(interp, interp.arg(argc, 1))?;
+    let migrated = with_session!(interp, |s, app| s.migrate_instances_keeping_old(app, old, new));
+    let mut mirrors = Vec::with_capacity(migrated.len() * 2);
+    for (before, after) in migrated {
+        mirrors.push(wrap(interp, before)?);
+        mirrors.push(wrap(interp, after)?);
+    }
+    let a = interp.space.new_array(mirrors);
+    interp.prim_return(argc, a)
+}
+
 fn class_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let o = unwrap(interp, interp.arg(argc, 0))?;
     let (_, app) = session(interp)?;
@@ -855,6 +905,9 @@ pub fn lookup(class_name: &str, selector: &str) -> Option<PrimFn> {
         ("ObjectSpaceMirror", "newInstanceOf:") => new_instance_of,
         ("ObjectSpaceMirror", "instancesOf:") => instances_of,
         ("ObjectSpaceMirror", "classOf:") => class_of,
+        ("ObjectSpaceMirror", "migrateInstancesOf:to:") => migrate_instances,
+        ("ObjectSpaceMirror", "migrateInstancesOf:to:defaults:") => migrate_instances,
+        ("ObjectSpaceMirror", "primMigrateInstancesOf:to:") => migrate_instances_pairs,
         ("ObjectSpaceMirror", "specialObjectAt:") => special_object_at,
         ("ObjectSpaceMirror", "specialObjectAt:put:") => special_object_at_put,
         ("ObjectSpaceMirror", "globalAt:") => global_at,

@@ -6,6 +6,7 @@
 //! space, which call the same Rust API.
 
 pub mod digest;
+pub mod migrate;
 pub mod mirrors;
 pub mod session;
 pub mod undo;

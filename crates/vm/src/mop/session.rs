@@ -2,7 +2,7 @@
 //! Every write goes through the undo log; `commit` keeps the changes, `roll_back` undoes
 //! them all.
 
-use super::undo::{roll_back, SlotIndex, ThreadSnapshot, Undo};
+use super::undo::{roll_back, SavedShape, SlotIndex, ThreadSnapshot, Undo};
 use crate::compiler::{compile_method, CompileInput, LineMap};
 use crate::interpreter::{InsertedFrame, Interp, OnReturn};
 use crate::object::{Body, InstanceKind};
@@ -24,9 +24,9 @@ impl fmt::Display for MopError {
 
 impl std::error::Error for MopError {}
 
-type MopResult<T> = Result<T, MopError>;
+pub(super) type MopResult<T> = Result<T, MopError>;
 
-fn err<T>(message: impl Into<String>) -> MopResult<T> {
+pub(super) fn err<T>(message: impl Into<String>) -> MopResult<T> {
     Err(MopError(message.into()))
 }
 
@@ -97,8 +97,8 @@ pub struct ChangeSummary {
 /// An update session over a paused application interpreter.
 #[derive(Default)]
 pub struct UpdateSession {
-    log: Vec<Undo>,
-    operations: usize,
+    pub(super) log: Vec<Undo>,
+    pub(super) operations: usize,
     /// Frames made by `createFrameSending:to:` and not inserted yet: (descriptor object,
     /// receiver, selector).
     pending_frames: Vec<(Value, Value, Value)>,
@@ -141,8 +141,8 @@ impl UpdateSession {
     }
 
     /// Every value the undo log keeps.
-    fn log_values(&self) -> Vec<Value> {
-        let mut out = Vec::new();
+    pub(super) fn log_values(&self) -> Vec<Value> {
+        let mut out = Vec::with_capacity(self.log.iter().map(Undo::root_estimate).sum());
         for entry in &self.log {
             entry.trace(&mut out);
         }
@@ -157,7 +157,7 @@ impl UpdateSession {
     // ------------------------------------------------------------------------------
     // Helpers
 
-    fn require_class(app: &Interp, class: Value) -> MopResult<()> {
+    pub(super) fn require_class(app: &Interp, class: Value) -> MopResult<()> {
         if app.space.is_class(class) {
             Ok(())
         } else {
@@ -175,18 +175,18 @@ impl UpdateSession {
     fn save_shape(&mut self, app: &Interp, class: Value) {
         if self.shapes_saved.insert(class) {
             let info = app.space.class_info(class);
-            self.log.push(Undo::Shape {
+            self.log.push(Undo::Shape(Box::new(SavedShape {
                 class,
                 superclass: info.superclass,
                 own_fields: info.own_fields.clone(),
                 instance_fields: info.instance_fields.clone(),
                 kind: info.kind,
                 slots: app.space.heap.get(class).fields.clone(),
-            });
+            })));
         }
     }
 
-    fn note_class(&mut self, app: &Interp, class: Value) {
+    pub(super) fn note_class(&mut self, app: &Interp, class: Value) {
         let name = app.space.class_name(class);
         if !self.summary.classes.contains(&name) {
             self.summary.classes.push(name);

@@ -9,21 +9,9 @@ use crate::value::Value;
 pub enum Undo {
     /// A class's method list before its first change in the session.
     Methods { class: Value, methods: Vec<Value> },
-    /// A class's shape before its first change in the session.
-    Shape {
-        /// The class.
-        class: Value,
-        /// Its superclass then.
-        superclass: Value,
-        /// Its own fields then.
-        own_fields: Vec<Value>,
-        /// All its fields then.
-        instance_fields: Vec<Value>,
-        /// Its instance kind then.
-        kind: InstanceKind,
-        /// The class object's own slot values then (class-side variables).
-        slots: Box<[Value]>,
-    },
+    /// A class's shape before its first change in the session (boxed: it is large, and
+    /// per-object records are many).
+    Shape(Box<SavedShape>),
     /// A global binding before it was set.
     Global { name: Value, previous: Option<Value> },
     /// A special object before it was set.
@@ -38,6 +26,18 @@ pub enum Undo {
     Class { object: Value, previous: Value },
     /// Two identities that were swapped.
     Swap { a: Value, b: Value },
+    /// A bulk migration (`migrateInstancesOf:to:`): each migrated object's index and
+    /// previous fields; their previous class was `old`.
+    Migration {
+        /// The class the objects had.
+        old: Value,
+        /// The class they were given.
+        new: Value,
+        /// Object table index and previous field count of each migrated object.
+        objects: Vec<(u32, u32)>,
+        /// Their previous fields, one object after the other.
+        fields: Vec<Value>,
+    },
     /// A process's scheduling state and stacks before a thread operation.
     Thread(Box<ThreadSnapshot>),
     /// A frame inserted below a thread's top (`Interp::inserted_frames`), to forget.
@@ -46,6 +46,22 @@ pub enum Undo {
     /// A rollback unbinds it again; a revert of a committed update keeps it (the program
     /// may have used it since).
     Loaded { name: Value },
+}
+
+/// A class's shape, as `Undo::Shape` keeps it.
+pub struct SavedShape {
+    /// The class.
+    pub class: Value,
+    /// Its superclass then.
+    pub superclass: Value,
+    /// Its own fields then.
+    pub own_fields: Vec<Value>,
+    /// All its fields then.
+    pub instance_fields: Vec<Value>,
+    /// Its instance kind then.
+    pub kind: InstanceKind,
+    /// The class object's own slot values then (class-side variables).
+    pub slots: Box<[Value]>,
 }
 
 /// Everything a thread operation can change about a process.
@@ -69,6 +85,15 @@ pub struct ThreadSnapshot {
 }
 
 impl Undo {
+    /// About how many values `trace` pushes (to size the root vector once).
+    pub fn root_estimate(&self) -> usize {
+        match self {
+            Undo::Migration { objects, .. } => 2 + objects.len(),
+            Undo::Methods { methods, .. } => 1 + methods.len(),
+            _ => 4,
+        }
+    }
+
     /// Every value the record keeps (they must stay alive: a rollback or revert puts them
     /// back, so the collector treats them as roots while the record exists).
     pub fn trace(&self, out: &mut Vec<Value>) {
@@ -77,14 +102,15 @@ impl Undo {
                 out.push(*class);
                 out.extend_from_slice(methods);
             }
-            Undo::Shape {
-                class,
-                superclass,
-                own_fields,
-                instance_fields,
-                slots,
-                ..
-            } => {
+            Undo::Shape(shape) => {
+                let SavedShape {
+                    class,
+                    superclass,
+                    own_fields,
+                    instance_fields,
+                    slots,
+                    ..
+                } = &**shape;
                 out.push(*class);
                 out.push(*superclass);
                 out.extend_from_slice(own_fields);
@@ -107,6 +133,19 @@ impl Undo {
             Undo::Swap { a, b } => {
                 out.push(*a);
                 out.push(*b);
+            }
+            Undo::Migration {
+                old,
+                new,
+                objects,
+                fields,
+            } => {
+                // The objects themselves stay alive (a revert writes into them), and so do
+                // the objects their previous fields referred to; immediates need no root.
+                out.push(*old);
+                out.push(*new);
+                out.extend(objects.iter().map(|&(i, _)| Value::object(i)));
+                out.extend(fields.iter().copied().filter(|v| v.is_object()));
             }
             Undo::Thread(snap) => {
                 out.push(snap.object);
@@ -148,14 +187,15 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
                 info.method_index = index;
                 app.space.sync_reflection(class);
             }
-            Undo::Shape {
-                class,
-                superclass,
-                own_fields,
-                instance_fields,
-                kind,
-                slots,
-            } => {
+            Undo::Shape(shape) => {
+                let SavedShape {
+                    class,
+                    superclass,
+                    own_fields,
+                    instance_fields,
+                    kind,
+                    slots,
+                } = *shape;
                 let info = app.space.class_info_mut(class);
                 info.superclass = superclass;
                 info.own_fields = own_fields;
@@ -186,6 +226,9 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
             }
             Undo::Class { object, previous } => app.space.heap.get_mut(object).class = previous,
             Undo::Swap { a, b } => app.space.heap.swap_identity(a, b),
+            Undo::Migration {
+                old, objects, fields, ..
+            } => app.space.heap.unmigrate_instances(old, &objects, &fields),
             Undo::Thread(snap) => {
                 let ThreadSnapshot {
                     id,
