@@ -38,6 +38,8 @@ pub enum SlotRef {
     Name(String),
     /// By 1-based index.
     Index(i64),
+    /// By instance variable name, as a Symbol of the application space.
+    Symbol(Value),
 }
 
 /// The undo information of a committed session: replaying it reverts the update. The
@@ -104,6 +106,10 @@ pub struct UpdateSession {
     pending_frames: Vec<(Value, Value, Value)>,
     methods_saved: HashSet<Value>,
     shapes_saved: HashSet<Value>,
+    /// Objects made by `newInstanceOf:` in this session and not swapped since: writes into
+    /// them need no undo record (after a rollback nothing refers to them any more: every
+    /// reference to them was made by a logged write into an older object).
+    fresh: HashSet<Value, std::hash::BuildHasherDefault<crate::value::WordHasher>>,
     /// What changed so far.
     pub summary: ChangeSummary,
 }
@@ -456,7 +462,9 @@ impl UpdateSession {
     /// `newInstanceOf:` / `basicNew`.
     pub fn new_instance_of(&mut self, app: &mut Interp, class: Value) -> MopResult<Value> {
         Self::require_class(app, class)?;
-        instantiate(app, class).map_err(|e| MopError(e.to_string()))
+        let object = instantiate(app, class).map_err(|e| MopError(e.to_string()))?;
+        self.fresh.insert(object);
+        Ok(object)
     }
 
     /// `instancesOf:`: every live instance (collects garbage first, so dead ones are gone).
@@ -517,6 +525,23 @@ impl UpdateSession {
                     _ => err(format!("{} has no field named {name}", app.space.class_name(class))),
                 }
             }
+            SlotRef::Symbol(sym) => {
+                let class = obj.class;
+                match app
+                    .space
+                    .class_info(class)
+                    .instance_fields
+                    .iter()
+                    .position(|f| f == sym)
+                {
+                    Some(i) if i < nfields => Ok(SlotIndex::Field(i)),
+                    _ => err(format!(
+                        "{} has no field named {}",
+                        app.space.class_name(class),
+                        app.space.name_of(*sym)
+                    )),
+                }
+            }
             SlotRef::Index(i) => {
                 let n = match &obj.body {
                     Body::Array(items) => items.len(),
@@ -550,12 +575,21 @@ impl UpdateSession {
     pub fn slot_at_put(&mut self, app: &mut Interp, object: Value, slot: &SlotRef, value: Value) -> MopResult<()> {
         self.operations += 1;
         let index = Self::slot_index(app, object, slot)?;
-        let previous = self.slot_at(app, object, slot)?;
-        self.log.push(Undo::Slot {
-            object,
-            index,
-            previous,
-        });
+        let obj = app.space.heap.get(object);
+        let previous = match index {
+            SlotIndex::Field(i) => obj.fields[i],
+            SlotIndex::Element(i) => match &obj.body {
+                Body::Array(items) => items[i],
+                _ => unreachable!("slot_index checked the body"),
+            },
+        };
+        if !self.fresh.contains(&object) {
+            self.log.push(Undo::Slot {
+                object,
+                index,
+                previous,
+            });
+        }
         let obj = app.space.heap.get_mut(object);
         match index {
             SlotIndex::Field(i) => obj.fields[i] = value,
@@ -587,6 +621,9 @@ impl UpdateSession {
             return Ok(());
         }
         app.space.heap.swap_identity(a, b);
+        // What was fresh now stands where an older object stood (and vice versa).
+        self.fresh.remove(&a);
+        self.fresh.remove(&b);
         self.log.push(Undo::Swap { a, b });
         app.space.bump_epoch();
         self.summary.instances += 2;

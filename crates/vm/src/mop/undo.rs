@@ -124,7 +124,9 @@ impl Undo {
             Undo::Special { previous, .. } => out.push(*previous),
             Undo::Slot { object, previous, .. } => {
                 out.push(*object);
-                out.push(*previous);
+                if previous.is_object() {
+                    out.push(*previous);
+                }
             }
             Undo::Class { object, previous } => {
                 out.push(*object);
