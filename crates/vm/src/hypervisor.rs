@@ -182,6 +182,14 @@ impl Hypervisor {
         report.script_ms = started.elapsed().as_secs_f64() * 1000.0;
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
+        // A failed state transfer fails the update even if the script handled the error.
+        let result = match (result, session.session.failure()) {
+            (Ok(_), Some(reason)) => Err(VmError::Uncaught {
+                message: format!("state transfer failed: {reason}"),
+                backtrace: Vec::new(),
+            }),
+            (other, _) => other,
+        };
         let finishing = Instant::now();
         report.changes = session.session.change_count();
         match result {
@@ -250,6 +258,13 @@ impl Hypervisor {
         let result = body(&mut self.interp, mirror);
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
+        let result = match (result, session.session.failure()) {
+            (Ok(_), Some(reason)) => Err(VmError::Uncaught {
+                message: format!("state transfer failed: {reason}"),
+                backtrace: Vec::new(),
+            }),
+            (other, _) => other,
+        };
         match &result {
             Ok(_) => {
                 session.session.commit(app);

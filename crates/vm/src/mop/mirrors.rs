@@ -28,6 +28,9 @@ pub struct MirrorSession {
     /// The hypervisor's mirror classes, looked up once per session (indexed like
     /// `MIRROR_CLASSES`).
     pub classes: [Option<Value>; MIRROR_CLASSES.len()],
+    /// Raises the application's interrupt flag at the script's deadline while application
+    /// code runs (state transfer); made on first use.
+    app_watchdog: Option<crate::watchdog::Watchdog>,
     /// Hypervisor Symbols already resolved to the application's Symbol of the same name
     /// (slot names of `slotAt:` and `slotAt:put:`).
     symbols: crate::value::WordMap<Value, Value>,
@@ -41,6 +44,7 @@ impl MirrorSession {
             session: UpdateSession::new(),
             id,
             classes: Default::default(),
+            app_watchdog: None,
             symbols: Default::default(),
         }
     }
@@ -731,6 +735,31 @@ fn mirror_hash(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, Value::small(h))
 }
 
+/// `perform:`, `perform:with:`, `perform:with:with:`: state transfer (`mop::transfer`).
+fn perform(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let receiver = target(interp, argc)?;
+    let selector = name_arg(interp, interp.arg(argc, 0))?;
+    let mut args = Vec::with_capacity(argc - 1);
+    for i in 1..argc {
+        args.push(unwrap(interp, interp.arg(argc, i))?);
+    }
+    let deadline = interp.deadline;
+    let (s, app) = session(interp)?;
+    if let Some(d) = deadline {
+        let flag = app.interrupt.clone();
+        s.app_watchdog
+            .get_or_insert_with(|| crate::watchdog::Watchdog::new(flag))
+            .arm(d);
+    }
+    let result = s.session.perform(app, receiver, &selector, &args, deadline);
+    if let Some(w) = &s.app_watchdog {
+        w.disarm();
+    }
+    let v = result.map_err(mop)?;
+    let m = wrap(interp, v)?;
+    interp.prim_return(argc, m)
+}
+
 fn class_mirror_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let t = target(interp, argc)?;
     let (_, app) = session(interp)?;
@@ -988,6 +1017,9 @@ pub fn lookup(class_name: &str, selector: &str) -> Option<PrimFn> {
         ("ObjectMirror", "slotAt:") => slot_at,
         ("ObjectMirror", "slotAt:put:") => slot_at_put,
         ("ObjectMirror", "swapIdentityWith:") => swap_identity_with,
+        ("ObjectMirror", "perform:") => perform,
+        ("ObjectMirror", "perform:with:") => perform,
+        ("ObjectMirror", "perform:with:with:") => perform,
         ("ClassMirror", "name") => name_of_class,
         ("ClassMirror", "superclass") => superclass,
         ("ClassMirror", "superclass:") => set_superclass,

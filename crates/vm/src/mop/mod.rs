@@ -9,6 +9,7 @@ pub mod digest;
 pub mod migrate;
 pub mod mirrors;
 pub mod session;
+pub mod transfer;
 pub mod undo;
 
 pub use digest::{space_digest, SpaceDigest};

@@ -110,6 +110,10 @@ pub struct UpdateSession {
     /// them need no undo record (after a rollback nothing refers to them any more: every
     /// reference to them was made by a logged write into an older object).
     fresh: HashSet<Value, std::hash::BuildHasherDefault<crate::value::WordHasher>>,
+    /// The state-transfer snapshot (`mop::transfer`), once application code has run.
+    pub(super) snapshot: Option<super::transfer::Snapshot>,
+    /// Why a state transfer failed (the session can then only roll back).
+    pub(super) failed: Option<String>,
     /// What changed so far.
     pub summary: ChangeSummary,
 }
@@ -126,13 +130,15 @@ impl UpdateSession {
     }
 
     /// Keeps every change.
-    pub fn commit(self, app: &mut Interp) -> ChangeSummary {
+    pub fn commit(mut self, app: &mut Interp) -> ChangeSummary {
+        self.end_transfer(app);
         app.space.bump_epoch();
         self.summary
     }
 
     /// Keeps every change and answers the undo information too (for a later revert).
-    pub fn commit_with_undo(self, app: &mut Interp) -> (ChangeSummary, UndoLog) {
+    pub fn commit_with_undo(mut self, app: &mut Interp) -> (ChangeSummary, UndoLog) {
+        self.end_transfer(app);
         app.space.bump_epoch();
         let roots = self.log_values();
         app.undo_roots.push(roots);
@@ -156,7 +162,8 @@ impl UpdateSession {
     }
 
     /// Undoes every change, newest first.
-    pub fn roll_back(self, app: &mut Interp) {
+    pub fn roll_back(mut self, app: &mut Interp) {
+        self.end_transfer(app);
         roll_back(app, self.log);
     }
 

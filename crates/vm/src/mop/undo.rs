@@ -26,6 +26,9 @@ pub enum Undo {
     Class { object: Value, previous: Value },
     /// Two identities that were swapped.
     Swap { a: Value, b: Value },
+    /// Objects application code changed during a state transfer (`mop::transfer`), as they
+    /// were before it ran.
+    Restore(Vec<SavedObject>),
     /// A bulk migration (`migrateInstancesOf:to:`): each migrated object's index and
     /// previous fields; their previous class was `old`.
     Migration {
@@ -46,6 +49,18 @@ pub enum Undo {
     /// A rollback unbinds it again; a revert of a committed update keeps it (the program
     /// may have used it since).
     Loaded { name: Value },
+}
+
+/// An object's state before a state transfer changed it.
+pub struct SavedObject {
+    /// Its object table index.
+    pub index: u32,
+    /// Its class then.
+    pub class: Value,
+    /// Its fields then.
+    pub fields: Box<[Value]>,
+    /// Its indexable slots then, if it had any.
+    pub elements: Option<Vec<Value>>,
 }
 
 /// A class's shape, as `Undo::Shape` keeps it.
@@ -90,6 +105,7 @@ impl Undo {
         match self {
             Undo::Migration { objects, .. } => 2 + objects.len(),
             Undo::Methods { methods, .. } => 1 + methods.len(),
+            Undo::Restore(saved) => saved.iter().map(|o| 2 + o.fields.len()).sum(),
             _ => 4,
         }
     }
@@ -135,6 +151,16 @@ impl Undo {
             Undo::Swap { a, b } => {
                 out.push(*a);
                 out.push(*b);
+            }
+            Undo::Restore(saved) => {
+                for o in saved {
+                    out.push(Value::object(o.index));
+                    out.push(o.class);
+                    out.extend(o.fields.iter().copied().filter(|v| v.is_object()));
+                    if let Some(e) = &o.elements {
+                        out.extend(e.iter().copied().filter(|v| v.is_object()));
+                    }
+                }
             }
             Undo::Migration {
                 old,
@@ -228,6 +254,16 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
             }
             Undo::Class { object, previous } => app.space.heap.get_mut(object).class = previous,
             Undo::Swap { a, b } => app.space.heap.swap_identity(a, b),
+            Undo::Restore(saved) => {
+                for o in saved {
+                    let obj = app.space.heap.get_mut(Value::object(o.index));
+                    obj.class = o.class;
+                    obj.fields = o.fields;
+                    if let Some(e) = o.elements {
+                        obj.body = crate::object::Body::Array(e);
+                    }
+                }
+            }
             Undo::Migration {
                 old, objects, fields, ..
             } => app.space.heap.unmigrate_instances(old, &objects, &fields),
