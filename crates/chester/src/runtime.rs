@@ -216,6 +216,9 @@ impl State {
         let Some(record) = self.history.iter_mut().rev().find(|r| r.undo.is_some()) else {
             return "error: there is no committed update to revert\n".into();
         };
+        if let Some(reason) = record.undo.as_ref().and_then(|u| u.revert_blocker(app)) {
+            return format!("error: {} was not reverted: {reason}\n", record.script);
+        }
         let undo = record.undo.take().expect("found above");
         record.reverted_at = Some(self.since.elapsed());
         let n = undo.len();

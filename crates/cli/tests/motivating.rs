@@ -165,3 +165,32 @@ fn bulk_point_migration_applies_and_reverts_on_a_running_program() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_web_application_under_load_takes_the_motivating_updates_without_a_failed_request() {
+    let out_dir = scratch("web");
+    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .args(["experiment", "--clients", "20", "--every-ms", "2000", "--expect"])
+        .arg("committed,committed,committed,committed,committed")
+        .arg("--out")
+        .arg(&out_dir)
+        .args([
+            "examples/updates/RehashCollections.som",
+            "examples/updates/InsertKeyedCollection.som",
+            "examples/updates/RenameDouble.som",
+            "revert",
+            "revert",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(report.contains(" 0 failed, 0 dropped connections"), "{report}");
+    let updates = std::fs::read_to_string(out_dir.join("updates.csv")).unwrap();
+    assert!(updates.contains("as before RenameDouble: yes"), "{updates}");
+    assert!(updates.contains("as before InsertKeyedCollection: yes"), "{updates}");
+    let answers = std::fs::read_to_string(out_dir.join("answers.txt")).unwrap();
+    assert!(answers.contains("output: rehashed "), "{answers}");
+    let _ = std::fs::remove_dir_all(&out_dir);
+}

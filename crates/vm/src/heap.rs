@@ -182,18 +182,27 @@ impl Heap {
         moved
     }
 
-    /// Undoes `migrate_instances`: puts back each object's previous fields (from `saved`,
-    /// as `migrate_instances` wrote them) and class `old`.
-    pub fn unmigrate_instances(&mut self, old: Value, moved: &[(u32, u32)], saved: &[Value]) {
+    /// Undoes `migrate_instances`: gives each object class `old` and its previous fields
+    /// (from `saved`, as `migrate_instances` wrote them), except that the fields the
+    /// migration copied (`copies`, as given to it) take their present values back: what
+    /// the program wrote into them since the migration is kept.
+    pub fn unmigrate_instances(&mut self, old: Value, moved: &[(u32, u32)], saved: &[Value], copies: &[(usize, usize)]) {
         let mut at = 0;
         for &(i, n) in moved {
+            let n = n as usize;
             let obj = &mut self.objects[i as usize];
             let mut fields = std::mem::take(&mut obj.fields).into_vec();
+            let now = fields.clone();
             fields.clear();
-            fields.extend_from_slice(&saved[at..at + n as usize]);
+            fields.extend_from_slice(&saved[at..at + n]);
+            for &(to, from) in copies {
+                if let (Some(&v), true) = (now.get(to), from < n) {
+                    fields[from] = v;
+                }
+            }
             obj.fields = fields.into_boxed_slice();
             obj.class = old;
-            at += n as usize;
+            at += n;
         }
     }
 

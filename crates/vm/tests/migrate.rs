@@ -151,3 +151,24 @@ fn scripts_use_all_three_forms_and_a_failure_after_them_rolls_everything_back() 
     assert!(!report.committed);
     assert!(report.reason.contains("field name, value pairs"), "{}", report.reason);
 }
+
+#[test]
+fn a_revert_keeps_what_the_program_wrote_into_copied_fields_since() {
+    let (mut app, _) = interp();
+    points(&mut app);
+    let mut s = UpdateSession::new();
+    let point = s.class_named(&mut app, "Point").unwrap().unwrap();
+    let new = point3d(&mut s, &mut app, &["x", "y", "z"]);
+    s.migrate_instances(&mut app, point, new, &[("z".into(), Value::small(0))])
+        .unwrap();
+    let (_, undo) = s.commit_with_undo(&mut app);
+    // The program moves a point after the migration (through a method compiled for it).
+    let mut s = UpdateSession::new();
+    s.compile_and_install(&mut app, new, "moveTo: ax  x := ax. z := 5").unwrap();
+    s.commit(&mut app);
+    eval(&mut app, "(Other at: 2) moveTo: 50");
+    undo.revert(&mut app);
+    assert_eq!(eval_print(&mut app, "(Other at: 2) class"), "Point");
+    assert_eq!(eval_print(&mut app, "(Other at: 2) x"), "50", "the program's write is kept");
+    assert_eq!(eval_print(&mut app, "(Other at: 2) y"), "6");
+}

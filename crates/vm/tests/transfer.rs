@@ -126,3 +126,15 @@ fn arity_mismatch_is_a_clear_error() {
     assert!(!report.committed);
     assert!(report.reason.contains("takes 1 argument"), "{}", report.reason);
 }
+
+#[test]
+fn a_revert_is_refused_once_the_program_changed_what_the_transfer_wrote() {
+    let mut app = app_with_tally();
+    let report = run(&mut app, "t perform: #bump: with: 10");
+    assert!(report.committed, "{}", report.line());
+    let undo = report.undo.expect("kept");
+    assert_eq!(undo.revert_blocker(&app), None, "nothing changed since");
+    app.eval("T bump: 100", "test").unwrap();
+    let reason = undo.revert_blocker(&app).expect("refused now");
+    assert!(reason.contains("state transfer") && reason.contains("a Tally"), "{reason}");
+}

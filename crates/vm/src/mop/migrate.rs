@@ -79,6 +79,7 @@ impl UpdateSession {
             new,
             objects,
             fields,
+            copies,
         });
         app.space.bump_epoch();
         self.note_class(app, new);

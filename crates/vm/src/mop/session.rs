@@ -63,6 +63,11 @@ impl UndoLog {
         }
     }
 
+    /// Why this update cannot be reverted now, if it cannot (see `undo::revert_blocker`).
+    pub fn revert_blocker(&self, app: &Interp) -> Option<String> {
+        super::undo::revert_blocker(app, &self.log)
+    }
+
     /// Gives up the possibility to revert: the values it kept may be collected.
     pub fn forget(self, app: &mut Interp) {
         if let Some(roots) = app.undo_roots.get_mut(self.root_slot) {

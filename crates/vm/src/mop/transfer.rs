@@ -111,12 +111,14 @@ impl Snapshot {
             if let Some(e) = &now.elements {
                 pins.extend(e.iter().copied().filter(|v| v.is_object()));
             }
+            let after = (now.class, now.fields.clone(), now.elements.clone());
             let before = std::mem::replace(saved, now);
             changed.push(SavedObject {
                 index: i as u32,
                 class: before.class,
                 fields: before.fields,
                 elements: before.elements,
+                after,
             });
         }
         let n = changed.len();

@@ -40,6 +40,8 @@ pub enum Undo {
         objects: Vec<(u32, u32)>,
         /// Their previous fields, one object after the other.
         fields: Vec<Value>,
+        /// The fields the migration copied by name (new index, old index).
+        copies: Vec<(usize, usize)>,
     },
     /// A process's scheduling state and stacks before a thread operation.
     Thread(Box<ThreadSnapshot>),
@@ -61,6 +63,9 @@ pub struct SavedObject {
     pub fields: Box<[Value]>,
     /// Its indexable slots then, if it had any.
     pub elements: Option<Vec<Value>>,
+    /// Its class, fields and indexable slots right after the state transfer (a revert
+    /// is refused once the program has changed the object since: it would lose that).
+    pub after: (Value, Box<[Value]>, Option<Vec<Value>>),
 }
 
 /// A class's shape, as `Undo::Shape` keeps it.
@@ -167,6 +172,7 @@ impl Undo {
                 new,
                 objects,
                 fields,
+                ..
             } => {
                 // The objects themselves stay alive (a revert writes into them), and so do
                 // the objects their previous fields referred to; immediates need no root.
@@ -196,6 +202,36 @@ pub enum SlotIndex {
     Field(usize),
     /// Indexable element `n` (0-based).
     Element(usize),
+}
+
+/// Why `log` cannot be reverted now, if it cannot: a state transfer's records would put
+/// back objects the program has changed since the update.
+pub fn revert_blocker(app: &Interp, log: &[Undo]) -> Option<String> {
+    let mut changed = 0;
+    let mut example = String::new();
+    for entry in log {
+        let Undo::Restore(saved) = entry else { continue };
+        for o in saved {
+            let v = Value::object(o.index);
+            let obj = app.space.heap.get(v);
+            let elements = match &obj.body {
+                crate::object::Body::Array(items) => Some(items),
+                _ => None,
+            };
+            let (class, fields, after_elements) = &o.after;
+            if obj.class != *class || *obj.fields != **fields || elements != after_elements.as_ref() {
+                changed += 1;
+                if example.is_empty() {
+                    example = crate::mop::mirrors::describe_in(app, v);
+                }
+            }
+        }
+    }
+    (changed > 0).then(|| {
+        format!(
+            "cannot revert: the update ran application code (state transfer) and the program has changed {changed} of the objects it transformed since ({example}, ...); reverting would lose those changes: write an update that transfers the state back"
+        )
+    })
 }
 
 /// Replays `log` backwards on `app`, restoring everything it recorded.
@@ -265,8 +301,12 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
                 }
             }
             Undo::Migration {
-                old, objects, fields, ..
-            } => app.space.heap.unmigrate_instances(old, &objects, &fields),
+                old,
+                objects,
+                fields,
+                copies,
+                ..
+            } => app.space.heap.unmigrate_instances(old, &objects, &fields, &copies),
             Undo::Thread(snap) => {
                 let ThreadSnapshot {
                     id,
