@@ -164,11 +164,16 @@ fn a_revert_keeps_what_the_program_wrote_into_copied_fields_since() {
     let (_, undo) = s.commit_with_undo(&mut app);
     // The program moves a point after the migration (through a method compiled for it).
     let mut s = UpdateSession::new();
-    s.compile_and_install(&mut app, new, "moveTo: ax  x := ax. z := 5").unwrap();
+    s.compile_and_install(&mut app, new, "moveTo: ax  x := ax. z := 5")
+        .unwrap();
     s.commit(&mut app);
     eval(&mut app, "(Other at: 2) moveTo: 50");
     undo.revert(&mut app);
     assert_eq!(eval_print(&mut app, "(Other at: 2) class"), "Point");
-    assert_eq!(eval_print(&mut app, "(Other at: 2) x"), "50", "the program's write is kept");
+    assert_eq!(
+        eval_print(&mut app, "(Other at: 2) x"),
+        "50",
+        "the program's write is kept"
+    );
     assert_eq!(eval_print(&mut app, "(Other at: 2) y"), "6");
 }

@@ -136,5 +136,8 @@ fn a_revert_is_refused_once_the_program_changed_what_the_transfer_wrote() {
     assert_eq!(undo.revert_blocker(&app), None, "nothing changed since");
     app.eval("T bump: 100", "test").unwrap();
     let reason = undo.revert_blocker(&app).expect("refused now");
-    assert!(reason.contains("state transfer") && reason.contains("a Tally"), "{reason}");
+    assert!(
+        reason.contains("state transfer") && reason.contains("a Tally"),
+        "{reason}"
+    );
 }
