@@ -356,6 +356,12 @@ impl State {
             let _ = reply.send(text.into());
             return;
         };
+        if let Some(reason) = record.undo.as_ref().and_then(|u| u.revert_blocker(app)) {
+            let text = format!("error: {} was not reverted: {reason}\n", record.script);
+            self.events.note_revert(&record.script, &text, self.since.elapsed());
+            let _ = reply.send(text);
+            return;
+        }
         let undo = record.undo.take().expect("found above");
         record.reverted_at = Some(self.since.elapsed());
         let n = undo.len();

@@ -212,7 +212,7 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         runs: usize,
         /// With --pauses: point counts of the migration cases, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+        #[arg(long, value_delimiter = ',', default_value = "100000,1000000,5000000")]
         points: Vec<usize>,
         /// The answers the updates must give, comma-separated (e.g.
         /// `committed,committed,rolled back,committed`); exit 1 otherwise.

@@ -337,12 +337,15 @@ fn pauses_are_measured_for_each_case_and_every_update_is_reverted() {
         "one-method patch",
         "do: move to Object",
         "Point 2-D -> 3-D, 1000 points",
+        "the same in bulk, 1000 points",
+        "bulk 1000 points x10, one program",
     ] {
         assert!(report.contains(case), "{report}");
     }
     assert!(report.contains("updatePoint ns/call: "), "{report}");
+    assert!(report.contains("last/first "), "{report}");
     let csv = std::fs::read_to_string(out_dir.join("pauses.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 3 * 2, "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 4 * 2 + 10, "{csv}");
     let _ = std::fs::remove_dir_all(&out_dir);
 }
 

@@ -152,6 +152,7 @@ fn temp_at(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn temp_at_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Context>>tempAt:put:")?;
     let (r, f) = live(interp, interp.receiver(argc))?;
     let Some(i) = interp.arg(argc, 0).as_small() else {
         return prim_fail("index must be an Integer");
@@ -177,6 +178,7 @@ fn num_temps(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 /// running unwind blocks: Smalltalk runs those first) and the context returns `value` to
 /// its sender. Only contexts of the active process.
 fn prim_return(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Context>>return:")?;
     let (r, f) = live(interp, interp.receiver(argc))?;
     if r.process as usize != interp.scheduler.active && !interp.scheduler.processes.is_empty() {
         return prim_fail("can only return from a context of the active process");
@@ -195,6 +197,7 @@ fn prim_return(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 /// `aContext primRestart`: the frames above are dropped (without running unwind blocks:
 /// Smalltalk runs those first) and the context starts over.
 fn restart(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Context>>restart")?;
     let (r, f) = live(interp, interp.receiver(argc))?;
     if r.process as usize != interp.scheduler.active && !interp.scheduler.processes.is_empty() {
         return prim_fail("can only restart a context of the active process");

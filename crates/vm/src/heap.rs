@@ -13,8 +13,10 @@ use crate::value::Value;
 /// few objects are live. After each collection the threshold becomes the live count when
 /// that is larger, so the table stays within about twice the live set and the cost of a
 /// collection stays proportional to the allocation it pays for. (200,000 gave peaks of
-/// 15–25 MB on the benchmarks; 20,000 gives 5–9 MB at the same speed.)
-const MIN_GC_THRESHOLD: usize = 20_000;
+/// 15–25 MB on the benchmarks; 20,000 gives 5–9 MB at the same speed; 64,000 roughly
+/// halves the web application's time in collection, whose live set is 10–20 thousand
+/// objects: ADR 0015.)
+const MIN_GC_THRESHOLD: usize = 64_000;
 
 /// The object table of a space.
 pub struct Heap {
@@ -133,6 +135,90 @@ impl Heap {
             .collect()
     }
 
+    /// Bulk migration in one pass over the table: every live object of class `old` gets
+    /// class `new` and fields built from `template` (the new fields' initial values) with
+    /// `copies` (pairs of new index, old index) copied over. Identities are kept (the
+    /// objects stay where they are). The previous fields go to `saved`, one after the
+    /// other; the answer lists each migrated object's index and previous field count, in
+    /// table order (together they are the undo record). Each object's field vector is
+    /// resized in place where the allocator allows, so that no allocation per object is
+    /// needed when the field count grows by one or two.
+    pub fn migrate_instances(
+        &mut self,
+        old: Value,
+        new: Value,
+        template: &[Value],
+        copies: &[(usize, usize)],
+        saved: &mut Vec<Value>,
+    ) -> Vec<(u32, u32)> {
+        // Counting first sizes the undo record exactly (no regrowth of vectors of a
+        // million entries while the application is paused).
+        let mut count = 0;
+        let mut values = 0;
+        for o in self.objects.iter().filter(|o| o.class == old) {
+            count += 1;
+            values += o.fields.len();
+        }
+        let mut moved = Vec::with_capacity(count);
+        saved.reserve_exact(values);
+        for (i, obj) in self.objects.iter_mut().enumerate() {
+            // Free slots have a SmallInteger for a class: they never match a class object.
+            if obj.class != old {
+                continue;
+            }
+            let start = saved.len();
+            saved.extend_from_slice(&obj.fields);
+            let mut fields = std::mem::take(&mut obj.fields).into_vec();
+            fields.clear();
+            fields.reserve_exact(template.len());
+            fields.extend_from_slice(template);
+            for &(to, from) in copies {
+                if let Some(&v) = saved[start..].get(from) {
+                    fields[to] = v;
+                }
+            }
+            obj.fields = fields.into_boxed_slice();
+            obj.class = new;
+            moved.push((i as u32, (saved.len() - start) as u32));
+        }
+        moved
+    }
+
+    /// Undoes `migrate_instances`: gives each object class `old` and its previous fields
+    /// (from `saved`, as `migrate_instances` wrote them), except that the fields the
+    /// migration copied (`copies`, as given to it) take their present values back: what
+    /// the program wrote into them since the migration is kept.
+    pub fn unmigrate_instances(
+        &mut self,
+        old: Value,
+        moved: &[(u32, u32)],
+        saved: &[Value],
+        copies: &[(usize, usize)],
+    ) {
+        let mut at = 0;
+        let mut kept: Vec<(usize, Value)> = Vec::with_capacity(copies.len());
+        for &(i, n) in moved {
+            let n = n as usize;
+            let obj = &mut self.objects[i as usize];
+            kept.clear();
+            kept.extend(
+                copies
+                    .iter()
+                    .filter(|&&(to, from)| to < obj.fields.len() && from < n)
+                    .map(|&(to, from)| (from, obj.fields[to])),
+            );
+            let mut fields = std::mem::take(&mut obj.fields).into_vec();
+            fields.clear();
+            fields.extend_from_slice(&saved[at..at + n]);
+            for &(from, v) in &kept {
+                fields[from] = v;
+            }
+            obj.fields = fields.into_boxed_slice();
+            obj.class = old;
+            at += n;
+        }
+    }
+
     /// Collects garbage: marks from `roots`, frees everything unmarked. Answers how many
     /// objects were freed and whether any method was among them (caches must then go).
     pub fn collect(&mut self, roots: &[Value]) -> (usize, bool) {
@@ -159,14 +245,32 @@ impl Heap {
                 }
             });
         }
+        // Sweep from the end: unmarked slots at the end of the table are dropped (the table
+        // shrinks back after a burst, such as the garbage a migration leaves), the others
+        // are chained so that the lowest free index is handed out first (new objects fill
+        // the table from the front, next to each other, instead of in scattered order).
         let mut freed = 0;
         let mut freed_method = false;
-        for (i, obj) in self.objects.iter_mut().enumerate() {
-            if self.marks[i] || matches!(obj.body, Body::Free(_)) {
+        self.free_head = u32::MAX;
+        self.free_count = 0;
+        let mut tail = true;
+        for i in (0..self.objects.len()).rev() {
+            if self.marks[i] {
+                tail = false;
                 continue;
             }
-            if matches!(obj.body, Body::Method(_)) {
-                freed_method = true;
+            let obj = &mut self.objects[i];
+            match obj.body {
+                Body::Free(_) => {}
+                Body::Method(_) => {
+                    freed_method = true;
+                    freed += 1;
+                }
+                _ => freed += 1,
+            }
+            if tail {
+                self.objects.pop();
+                continue;
             }
             *obj = Object {
                 class: Value::small(0),
@@ -175,7 +279,6 @@ impl Heap {
             };
             self.free_head = i as u32;
             self.free_count += 1;
-            freed += 1;
         }
         self.allocated_since_gc = 0;
         self.threshold = MIN_GC_THRESHOLD.max(self.live_count());

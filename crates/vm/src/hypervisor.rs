@@ -6,7 +6,7 @@ use crate::error::VmError;
 use crate::interpreter::Interp;
 use crate::loader::Loader;
 use crate::mop::mirrors::{describe_in, MirrorSession};
-use crate::mop::session::{ChangeSummary, UpdateSession};
+use crate::mop::session::ChangeSummary;
 use crate::space::Special;
 use crate::value::Value;
 use crate::watchdog::Watchdog;
@@ -171,12 +171,7 @@ impl Hypervisor {
                 return report;
             }
         };
-        self.interp.mirror_session = Some(MirrorSession {
-            app: app as *mut Interp,
-            session: UpdateSession::new(),
-            id,
-            classes: Default::default(),
-        });
+        self.interp.mirror_session = Some(MirrorSession::new(app as *mut Interp, id));
         let started = Instant::now();
         let deadline = started + self.script_timeout;
         self.interp.deadline = Some(deadline);
@@ -187,6 +182,14 @@ impl Hypervisor {
         report.script_ms = started.elapsed().as_secs_f64() * 1000.0;
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
+        // A failed state transfer fails the update even if the script handled the error.
+        let result = match (result, session.session.failure()) {
+            (Ok(_), Some(reason)) => Err(VmError::Uncaught {
+                message: format!("state transfer failed: {reason}"),
+                backtrace: Vec::new(),
+            }),
+            (other, _) => other,
+        };
         let finishing = Instant::now();
         report.changes = session.session.change_count();
         match result {
@@ -251,15 +254,17 @@ impl Hypervisor {
         let system = app.space.special(Special::SystemGlobal);
         app.handles.push(system);
         let mirror = self.app_mirror(id)?;
-        self.interp.mirror_session = Some(MirrorSession {
-            app: app as *mut Interp,
-            session: UpdateSession::new(),
-            id,
-            classes: Default::default(),
-        });
+        self.interp.mirror_session = Some(MirrorSession::new(app as *mut Interp, id));
         let result = body(&mut self.interp, mirror);
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
+        let result = match (result, session.session.failure()) {
+            (Ok(_), Some(reason)) => Err(VmError::Uncaught {
+                message: format!("state transfer failed: {reason}"),
+                backtrace: Vec::new(),
+            }),
+            (other, _) => other,
+        };
         match &result {
             Ok(_) => {
                 session.session.commit(app);
@@ -292,12 +297,12 @@ impl Hypervisor {
             .interp
             .load_class("ObjectSpaceMirror")?
             .ok_or_else(|| VmError::Load("the hypervisor library has no ObjectSpaceMirror".into()))?;
-        let n = self.interp.space.class_info(class).instance_fields.len().max(2);
-        let m = self.interp.space.new_plain(class, n);
-        let obj = self.interp.space.heap.get_mut(m);
-        obj.fields[0] = Value::small(0);
-        obj.fields[1] = Value::small(id);
-        Ok(m)
+        Ok(crate::mop::mirrors::new_mirror(
+            &mut self.interp,
+            class,
+            Value::small(0),
+            id,
+        ))
     }
 }
 

@@ -40,6 +40,16 @@ pub enum Body {
     Context(FrameRef),
     /// An operating-system resource (a socket), closed when the object is collected.
     Native(Box<Native>),
+    /// A mirror of a hypervisor space (`mop::mirrors`): an index into the paused
+    /// application's handle table and the id of the update session that made it, or, with
+    /// a negative session id, an immediate application value itself. Nothing to trace:
+    /// neither is a reference into this space.
+    Mirror {
+        /// The handle (a SmallInteger index) or the immediate target.
+        handle: Value,
+        /// The session id (negated for an immediate target).
+        session: i64,
+    },
     /// A free object table slot (next free index, or `u32::MAX`).
     Free(u32),
 }
@@ -228,6 +238,7 @@ impl Object {
             | Body::BigInt(_)
             | Body::Context(_)
             | Body::Native(_)
+            | Body::Mirror { .. }
             | Body::Free(_) => {}
         }
     }

@@ -111,6 +111,11 @@ impl Interp {
     /// Handles a pending request and the state of a quiescence wait. `all_stopped` says
     /// whether no process is runnable (the scheduler found nothing to run).
     pub(crate) fn service_update(&mut self, all_stopped: bool) {
+        if self.scheduler.frozen {
+            // An update is running application code (state transfer): a new request
+            // waits until it is over.
+            return;
+        }
         if self.update_requested.swap(false, Ordering::SeqCst) {
             self.call_update_handler(UpdateEvent::Requested);
         }

@@ -106,6 +106,10 @@ pub struct Scheduler {
     pub waiters: WordMap<Value, VecDeque<usize>>,
     /// Whether a ticker thread drives time slices and timers.
     pub ticking: bool,
+    /// Set while an update runs application code in the paused space (state transfer,
+    /// `mop::transfer`): no process may switch, block, start or end, and no socket or
+    /// reflective primitive may run (`Interp::require_unfrozen`).
+    pub frozen: bool,
 }
 
 impl Scheduler {
@@ -508,9 +512,22 @@ impl Interp {
         }
     }
 
+    /// Fails while the scheduler is frozen (state transfer): `what` would block, switch
+    /// processes or act outside the heap, which an update cannot undo.
+    pub fn require_unfrozen(&self, what: &str) -> Result<(), VmError> {
+        if self.scheduler.frozen {
+            // Not a primitive failure: the application code cannot handle it away.
+            return Err(self.error(format!(
+                "state transfer: {what} is not allowed while an update runs application code (no waits, process operations, sockets or reflection)"
+            )));
+        }
+        Ok(())
+    }
+
     /// Picks the process to run next after the active one stopped being runnable (or to
     /// preempt it). Waits for sleepers when nothing can run; fails on deadlock.
     pub fn reschedule(&mut self) -> Result<(), VmError> {
+        self.require_unfrozen("a process switch")?;
         // Sockets that became ready since the last look wake their processes now, not at
         // the next time slice: a busy server still answers a new request in one switch.
         if self.scheduler.has_io_waiters() {
@@ -553,7 +570,7 @@ impl Interp {
     /// At a safe point: wake sleepers and let a process of higher (or, at a time slice,
     /// equal) priority run.
     pub fn preempt(&mut self) -> Result<(), VmError> {
-        if self.scheduler.processes.len() <= 1 {
+        if self.scheduler.processes.len() <= 1 || self.scheduler.frozen {
             return Ok(());
         }
         self.wake_sleepers();

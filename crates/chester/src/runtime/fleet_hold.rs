@@ -90,18 +90,19 @@ impl State {
         reply: Sender<String>,
         wait_ms: f64,
     ) {
-        let Some(script) = self
-            .history
-            .iter()
-            .rev()
-            .find(|r| r.undo.is_some())
-            .map(|r| r.script.clone())
-        else {
+        let Some(record) = self.history.iter().rev().find(|r| r.undo.is_some()) else {
             let text = "error: there is no committed update to revert\n".to_string();
             self.remember(params.txn, text.clone());
             let _ = reply.send(text);
             return;
         };
+        let script = record.script.clone();
+        if let Some(reason) = record.undo.as_ref().and_then(|u| u.revert_blocker(app)) {
+            let text = format!("error: {script} was not reverted: {reason}\n");
+            self.remember(params.txn, text.clone());
+            let _ = reply.send(text);
+            return;
+        }
         let prepared = format!(
             "prepared: revert of update {script} (held paused, not reverted yet; resumes unchanged after {} ms without a decision)\npause: quiescence wait {wait_ms:.3} ms, script 0.000 ms\n",
             params.timeout_ms

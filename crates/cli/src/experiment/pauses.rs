@@ -1,9 +1,12 @@
 //! `espell experiment --pauses`: how long updates pause an application. For each case
-//! (a one-method patch, the `do:` move, the Point migration over N points) it starts
+//! (a one-method patch, the `do:` move, the Point migration over N points both object by
+//! object — `PointTo3D.som` — and in bulk — `PointTo3DBulk.som`) it starts
 //! `examples/measure/PointField` under a hypervisor, applies the update and reverts it,
 //! `runs` times, and reports the median and largest pause as the answers state them
 //! (script plus commit; the quiescence wait separately), plus the idle cost of an update
-//! point (`examples/measure/UpdatePointCost`).
+//! point (`examples/measure/UpdatePointCost`). A last case repeats the bulk migration of
+//! (up to) a million points `REPEATS` times on one program, to show that the heap does not
+//! degrade: it reports the first and the last pause.
 
 use super::stats::percentile;
 use espell_chester::protocol::{Kind, Request};
@@ -14,6 +17,18 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
+
+/// Applications of the repeated bulk migration on one program.
+pub const REPEATS: usize = 10;
+
+/// The largest point count measured object by object (five million mirrors would need
+/// gigabytes in the hypervisor; the bulk form measures every count).
+pub const PER_OBJECT_MAX: usize = 1_000_000;
+
+/// The point count of the repeated case (the largest measured, at most a million).
+fn repeat_points(points: &[usize]) -> usize {
+    points.iter().copied().max().unwrap_or(1000).min(1_000_000)
+}
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -67,16 +82,31 @@ pub fn run(opts: &PauseOptions) -> Result<(Vec<CaseResult>, String), String> {
         ),
     ];
     for &n in &opts.points {
+        if n <= PER_OBJECT_MAX {
+            cases.push((
+                format!("Point 2-D -> 3-D, {n} points"),
+                updates.join("PointTo3D.som"),
+                n,
+            ));
+        }
         cases.push((
-            format!("Point 2-D -> 3-D, {n} points"),
-            updates.join("PointTo3D.som"),
+            format!("  the same in bulk, {n} points"),
+            updates.join("PointTo3DBulk.som"),
             n,
         ));
     }
     let mut results = Vec::new();
     for (name, script, points) in cases {
-        results.push(measure(opts, &name, &script, points)?);
+        results.push(measure(opts, &name, &script, points, opts.runs)?);
     }
+    let n = repeat_points(&opts.points);
+    results.push(measure(
+        opts,
+        &format!("bulk {n} points x{REPEATS}, one program"),
+        &updates.join("PointTo3DBulk.som"),
+        n,
+        REPEATS,
+    )?);
     let idle = update_point_cost(&opts.repo);
     let report = report(opts, &results, &idle);
     let mut csv = String::from("case,run,quiescence_ms,pause_ms,revert_ms\n");
@@ -98,7 +128,7 @@ pub fn run(opts: &PauseOptions) -> Result<(Vec<CaseResult>, String), String> {
     Ok((results, report))
 }
 
-fn measure(opts: &PauseOptions, name: &str, script: &Path, points: usize) -> Result<CaseResult, String> {
+fn measure(opts: &PauseOptions, name: &str, script: &Path, points: usize, runs: usize) -> Result<CaseResult, String> {
     let text = std::fs::read_to_string(script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
     let socket = std::env::temp_dir().join(format!("espell-pauses-{}.sock", std::process::id()));
     let _app = start(&opts.repo, &socket, points)?;
@@ -108,7 +138,7 @@ fn measure(opts: &PauseOptions, name: &str, script: &Path, points: usize) -> Res
         waits: Vec::new(),
         reverts: Vec::new(),
     };
-    for _ in 0..opts.runs {
+    for _ in 0..runs {
         let apply = Request {
             kind: Kind::Apply,
             file: script.display().to_string(),
@@ -203,7 +233,7 @@ fn report(opts: &PauseOptions, results: &[CaseResult], idle: &str) -> String {
     );
     let _ = writeln!(
         text,
-        "  {:<34} {:>12} {:>10} {:>14} {:>10} {:>14}",
+        "  {:<40} {:>12} {:>10} {:>14} {:>10} {:>14}",
         "pause (ms)", "median", "max", "quiesce median", "max", "revert median"
     );
     for r in results {
@@ -212,8 +242,17 @@ fn report(opts: &PauseOptions, results: &[CaseResult], idle: &str) -> String {
         let (rm, _) = median_max(&r.reverts);
         let _ = writeln!(
             text,
-            "  {:<34} {:>12.3} {:>10.3} {:>14.3} {:>10.3} {:>14.3}",
+            "  {:<40} {:>12.3} {:>10.3} {:>14.3} {:>10.3} {:>14.3}",
             r.name, pm, px, wm, wx, rm
+        );
+    }
+    if let Some(r) = results.last().filter(|r| r.pauses.len() > 1) {
+        let (first, last) = (r.pauses[0], r.pauses[r.pauses.len() - 1]);
+        let _ = writeln!(
+            text,
+            "\nrepeated on one program ({}): first pause {first:.3} ms, last {last:.3} ms, last/first {:.2}",
+            r.name,
+            last / first.max(0.001)
         );
     }
     let _ = writeln!(

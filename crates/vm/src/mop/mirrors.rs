@@ -1,9 +1,11 @@
 //! Mirror primitives: the Smalltalk face of the MOP, installed only in a hypervisor space.
 //!
 //! A mirror is a hypervisor object (an instance of a `Mirror` subclass from
-//! `smalltalk/hypervisor`) whose first two fields hold a handle — an index into the
-//! application interpreter's `handles`, which its collector treats as roots — and the id of
-//! the session that made it. Using a mirror of another (ended) session is an error.
+//! `smalltalk/hypervisor`) whose body (`Body::Mirror`, no fields: making one allocates only
+//! its table slot) holds a handle — an index into the application interpreter's `handles`,
+//! which its collector treats as roots — and the id of the session that made it. A mirror
+//! on a SmallInteger or immediate Double holds the value itself and needs no handle. Using
+//! a mirror of another (ended) session is an error.
 //! Plain data (numbers, strings, symbols, nil/true/false, Arrays of them) crosses between
 //! the spaces by copy; nothing else does.
 
@@ -26,6 +28,26 @@ pub struct MirrorSession {
     /// The hypervisor's mirror classes, looked up once per session (indexed like
     /// `MIRROR_CLASSES`).
     pub classes: [Option<Value>; MIRROR_CLASSES.len()],
+    /// Raises the application's interrupt flag at the script's deadline while application
+    /// code runs (state transfer); made on first use.
+    app_watchdog: Option<crate::watchdog::Watchdog>,
+    /// Hypervisor Symbols already resolved to the application's Symbol of the same name
+    /// (slot names of `slotAt:` and `slotAt:put:`).
+    symbols: crate::value::WordMap<Value, Value>,
+}
+
+impl MirrorSession {
+    /// A session over `app` (see `app`) whose mirrors carry `id`.
+    pub fn new(app: *mut Interp, id: i64) -> MirrorSession {
+        MirrorSession {
+            app,
+            session: UpdateSession::new(),
+            id,
+            classes: Default::default(),
+            app_watchdog: None,
+            symbols: Default::default(),
+        }
+    }
 }
 
 /// The mirror classes of `smalltalk/hypervisor` the primitives make instances of or test
@@ -69,19 +91,25 @@ fn session(interp: &mut Interp) -> Result<(&mut MirrorSession, &mut Interp), VmE
 
 /// Makes a hypervisor mirror on application value `v` (nil for the application's nil when
 /// `nil_is_nil`).
+///
+/// A mirror on a SmallInteger or immediate Double needs no handle (the value means the
+/// same in both spaces): it holds the value itself, and minus the session id.
 fn wrap(interp: &mut Interp, v: Value) -> Result<Value, VmError> {
     let (s, app) = session(interp)?;
     let id = s.id;
-    let kind = if app.space.is_class(v) {
-        2
-    } else if app.space.method_of(v).is_some() {
-        3
-    } else if app.process_id(v).is_some() {
-        4
-    } else if v.is_object() && matches!(app.space.heap.get(v).body, Body::Context(_)) {
-        5
-    } else {
-        1
+    if v.is_immediate() {
+        let class = match mirror_class(interp, 1)? {
+            Some(c) => c,
+            None => return prim_fail("MirrorError: the hypervisor library has no ObjectMirror"),
+        };
+        return Ok(new_mirror(interp, class, v, -id));
+    }
+    let kind = match &app.space.heap.get(v).body {
+        Body::Class(_) => 2,
+        Body::Method(_) => 3,
+        Body::Context(_) => 5,
+        Body::Plain if app.process_id(v).is_some() => 4,
+        _ => 1,
     };
     let class_name = MIRROR_CLASSES[kind];
     let handle = app.handles.len() as i64;
@@ -90,17 +118,13 @@ fn wrap(interp: &mut Interp, v: Value) -> Result<Value, VmError> {
         Some(c) => c,
         None => return prim_fail(format!("MirrorError: the hypervisor library has no {class_name}")),
     };
-    let n = interp.space.class_info(class).instance_fields.len();
-    if n < 2 {
-        return prim_fail(format!(
-            "MirrorError: {class_name} must have the fields handle and session"
-        ));
-    }
-    let m = interp.space.new_plain(class, n);
-    let obj = interp.space.heap.get_mut(m);
-    obj.fields[0] = Value::small(handle);
-    obj.fields[1] = Value::small(id);
-    Ok(m)
+    Ok(new_mirror(interp, class, Value::small(handle), id))
+}
+
+/// A mirror object of `class` (its body holds `handle` and `session`; it has no fields,
+/// so making one allocates nothing but its table slot).
+pub fn new_mirror(interp: &mut Interp, class: Value, handle: Value, session: i64) -> Value {
+    interp.space.new_with_body(class, Body::Mirror { handle, session })
 }
 
 /// Like `wrap`, but the application's nil becomes the hypervisor's nil.
@@ -112,37 +136,41 @@ fn wrap_or_nil(interp: &mut Interp, v: Option<Value>) -> Result<Value, VmError> 
     }
 }
 
-/// True if `v` is a mirror object (an instance of a class inheriting from `Mirror`).
-fn is_mirror(interp: &mut Interp, v: Value) -> bool {
-    if v.is_immediate() || interp.space.str_of(v).is_some() {
-        return false;
+/// The handle and session of a mirror object, or `None` for anything else.
+#[inline]
+fn mirror_parts(interp: &Interp, v: Value) -> Option<(Value, i64)> {
+    if !v.is_object() {
+        return None;
     }
-    let Ok(Some(mirror)) = mirror_class(interp, 0) else {
-        return false;
-    };
-    let class = interp.space.class_of(v);
-    interp.space.inherits_from(class, mirror) && interp.space.heap.get(v).fields.len() >= 2
+    match interp.space.heap.get(v).body {
+        Body::Mirror { handle, session } => Some((handle, session)),
+        _ => None,
+    }
+}
+
+/// True if `v` is a mirror object.
+fn is_mirror(interp: &mut Interp, v: Value) -> bool {
+    mirror_parts(interp, v).is_some()
 }
 
 /// The application value a hypervisor value denotes: a mirror's target, or a copy of
 /// plain data.
 fn unwrap(interp: &mut Interp, v: Value) -> Result<Value, VmError> {
-    if is_mirror(interp, v) {
-        let fields = {
-            let f = &interp.space.heap.get(v).fields;
-            [f[0], f[1]]
-        };
-        let (s, app) = session(interp)?;
-        if fields[1].as_small() != Some(s.id) {
-            return prim_fail("MirrorError: this mirror belongs to a session that has ended");
-        }
-        let h = fields[0].as_small().unwrap_or(-1);
-        return match app.handles.get(h as usize) {
-            Some(&target) if h >= 0 => Ok(target),
-            _ => prim_fail("MirrorError: invalid mirror handle"),
-        };
+    let Some((handle, id)) = mirror_parts(interp, v) else {
+        return copy_in(interp, v, 0);
+    };
+    let (s, app) = session(interp)?;
+    if id == -s.id && handle.is_immediate() {
+        return Ok(handle);
     }
-    copy_in(interp, v, 0)
+    if id != s.id {
+        return prim_fail("MirrorError: this mirror belongs to a session that has ended");
+    }
+    let h = handle.as_small().unwrap_or(-1);
+    match app.handles.get(h as usize) {
+        Some(&target) if h >= 0 => Ok(target),
+        _ => prim_fail("MirrorError: invalid mirror handle"),
+    }
 }
 
 /// Plain data read out of one space, to be rebuilt in the other.
@@ -240,12 +268,25 @@ fn name_arg(interp: &Interp, v: Value) -> Result<String, VmError> {
     }
 }
 
-/// A slot reference: a name or a 1-based index.
-fn slot_arg(interp: &Interp, v: Value) -> Result<SlotRef, VmError> {
+/// A slot reference: a name or a 1-based index. A hypervisor Symbol is resolved to the
+/// application's Symbol once per session (no text is copied per access).
+fn slot_arg(interp: &mut Interp, v: Value) -> Result<SlotRef, VmError> {
     if let Some(i) = v.as_small() {
         return Ok(SlotRef::Index(i));
     }
-    Ok(SlotRef::Name(name_arg(interp, v)?))
+    if let Some(&sym) = interp.mirror_session.as_ref().and_then(|s| s.symbols.get(&v)) {
+        return Ok(SlotRef::Symbol(sym));
+    }
+    let name = name_arg(interp, v)?;
+    let is_symbol = v.is_object() && matches!(interp.space.heap.get(v).body, Body::Symbol(_));
+    let (s, app) = session(interp)?;
+    match app.space.existing_symbol(&name) {
+        Some(sym) if is_symbol => {
+            s.symbols.insert(v, sym);
+            Ok(SlotRef::Symbol(sym))
+        }
+        _ => Ok(SlotRef::Name(name)),
+    }
 }
 
 /// Runs a MOP operation on (session, app) and answers its result.
@@ -326,6 +367,56 @@ fn instances_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let class = unwrap(interp, interp.arg(argc, 0))?;
     let all = with_session!(interp, |s, app| s.instances_of(app, class));
     let a = wrap_all(interp, all)?;
+    interp.prim_return(argc, a)
+}
+
+/// `migrateInstancesOf:to:defaults:` (and, with an empty Array, `migrateInstancesOf:to:`).
+fn migrate_instances(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let old = unwrap(interp, interp.arg(argc, 0))?;
+    let new = unwrap(interp, interp.arg(argc, 1))?;
+    let defaults = if argc > 2 {
+        defaults_arg(interp, interp.arg(argc, 2))?
+    } else {
+        Vec::new()
+    };
+    let n = with_session!(interp, |s, app| s.migrate_instances(app, old, new, &defaults));
+    interp.prim_return(argc, Value::small(n as i64))
+}
+
+/// A `defaults:` argument: an Array of field name, value pairs (values copied in).
+fn defaults_arg(interp: &mut Interp, v: Value) -> Result<Vec<(String, Value)>, VmError> {
+    let Some(items) = interp.space.array_of(v).cloned() else {
+        return prim_fail("MirrorError: defaults must be an Array of field name, value pairs, e.g. #(#z 0)");
+    };
+    if items.len() % 2 != 0 {
+        return prim_fail(format!(
+            "MirrorError: defaults must be field name, value pairs (got {} elements)",
+            items.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len() / 2);
+    for pair in items.chunks(2) {
+        let name = name_arg(interp, pair[0])?;
+        let value = copy_in(interp, pair[1], 0)?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// `primMigrateInstancesOf:to:` (for `migrateInstancesOf:to:using:`): migrates like the
+/// declarative form, then answers an Array of old, new mirror pairs: each old mirror is
+/// on a copy of the instance as it was (class and fields), each new one on the migrated
+/// instance itself.
+fn migrate_instances_pairs(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let old = unwrap(interp, interp.arg(argc, 0))?;
+    let new = unwrap(interp, interp.arg(argc, 1))?;
+    let migrated = with_session!(interp, |s, app| s.migrate_instances_keeping_old(app, old, new));
+    let mut mirrors = Vec::with_capacity(migrated.len() * 2);
+    for (before, after) in migrated {
+        mirrors.push(wrap(interp, before)?);
+        mirrors.push(wrap(interp, after)?);
+    }
+    let a = interp.space.new_array(mirrors);
     interp.prim_return(argc, a)
 }
 
@@ -634,6 +725,41 @@ fn mirror_equals(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     interp.prim_return(argc, v)
 }
 
+fn mirror_hash(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let t = target(interp, argc)?;
+    let h = if t.is_object() {
+        t.index() as i64
+    } else {
+        (t.raw() >> 2) as i64 & 0x3fff_ffff
+    };
+    interp.prim_return(argc, Value::small(h))
+}
+
+/// `perform:`, `perform:with:`, `perform:with:with:`: state transfer (`mop::transfer`).
+fn perform(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    let receiver = target(interp, argc)?;
+    let selector = name_arg(interp, interp.arg(argc, 0))?;
+    let mut args = Vec::with_capacity(argc - 1);
+    for i in 1..argc {
+        args.push(unwrap(interp, interp.arg(argc, i))?);
+    }
+    let deadline = interp.deadline;
+    let (s, app) = session(interp)?;
+    if let Some(d) = deadline {
+        let flag = app.interrupt.clone();
+        s.app_watchdog
+            .get_or_insert_with(|| crate::watchdog::Watchdog::new(flag))
+            .arm(d);
+    }
+    let result = s.session.perform(app, receiver, &selector, &args, deadline);
+    if let Some(w) = &s.app_watchdog {
+        w.disarm();
+    }
+    let v = result.map_err(mop)?;
+    let m = wrap(interp, v)?;
+    interp.prim_return(argc, m)
+}
+
 fn class_mirror_of(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let t = target(interp, argc)?;
     let (_, app) = session(interp)?;
@@ -855,6 +981,9 @@ pub fn lookup(class_name: &str, selector: &str) -> Option<PrimFn> {
         ("ObjectSpaceMirror", "newInstanceOf:") => new_instance_of,
         ("ObjectSpaceMirror", "instancesOf:") => instances_of,
         ("ObjectSpaceMirror", "classOf:") => class_of,
+        ("ObjectSpaceMirror", "migrateInstancesOf:to:") => migrate_instances,
+        ("ObjectSpaceMirror", "migrateInstancesOf:to:defaults:") => migrate_instances,
+        ("ObjectSpaceMirror", "primMigrateInstancesOf:to:") => migrate_instances_pairs,
         ("ObjectSpaceMirror", "specialObjectAt:") => special_object_at,
         ("ObjectSpaceMirror", "specialObjectAt:put:") => special_object_at_put,
         ("ObjectSpaceMirror", "globalAt:") => global_at,
@@ -882,11 +1011,15 @@ pub fn lookup(class_name: &str, selector: &str) -> Option<PrimFn> {
         ("Mirror", "asLocal") => mirror_as_local,
         ("Mirror", "printString") => mirror_print_string,
         ("Mirror", "=") => mirror_equals,
+        ("Mirror", "hash") => mirror_hash,
         ("ObjectMirror", "classMirror") => class_mirror_of,
         ("ObjectMirror", "setClass:") => set_class,
         ("ObjectMirror", "slotAt:") => slot_at,
         ("ObjectMirror", "slotAt:put:") => slot_at_put,
         ("ObjectMirror", "swapIdentityWith:") => swap_identity_with,
+        ("ObjectMirror", "perform:") => perform,
+        ("ObjectMirror", "perform:with:") => perform,
+        ("ObjectMirror", "perform:with:with:") => perform,
         ("ClassMirror", "name") => name_of_class,
         ("ClassMirror", "superclass") => superclass,
         ("ClassMirror", "superclass:") => set_superclass,

@@ -7,8 +7,10 @@
 
 pub mod code_digest;
 pub mod digest;
+pub mod migrate;
 pub mod mirrors;
 pub mod session;
+pub mod transfer;
 pub mod undo;
 
 pub use code_digest::{code_digest, CodeDigest};

@@ -2,7 +2,7 @@
 //! Every write goes through the undo log; `commit` keeps the changes, `roll_back` undoes
 //! them all.
 
-use super::undo::{roll_back, SlotIndex, ThreadSnapshot, Undo};
+use super::undo::{roll_back, SavedShape, SlotIndex, ThreadSnapshot, Undo};
 use crate::compiler::{compile_method, CompileInput, LineMap};
 use crate::interpreter::{InsertedFrame, Interp, OnReturn};
 use crate::object::{Body, InstanceKind};
@@ -24,9 +24,9 @@ impl fmt::Display for MopError {
 
 impl std::error::Error for MopError {}
 
-type MopResult<T> = Result<T, MopError>;
+pub(super) type MopResult<T> = Result<T, MopError>;
 
-fn err<T>(message: impl Into<String>) -> MopResult<T> {
+pub(super) fn err<T>(message: impl Into<String>) -> MopResult<T> {
     Err(MopError(message.into()))
 }
 
@@ -38,6 +38,8 @@ pub enum SlotRef {
     Name(String),
     /// By 1-based index.
     Index(i64),
+    /// By instance variable name, as a Symbol of the application space.
+    Symbol(Value),
 }
 
 /// The undo information of a committed session: replaying it reverts the update. The
@@ -69,6 +71,11 @@ impl UndoLog {
         if let Some(roots) = app.undo_roots.get_mut(self.root_slot) {
             roots.clear();
         }
+    }
+
+    /// Why this update cannot be reverted now, if it cannot (see `undo::revert_blocker`).
+    pub fn revert_blocker(&self, app: &Interp) -> Option<String> {
+        super::undo::revert_blocker(app, &self.log)
     }
 
     /// Gives up the possibility to revert: the values it kept may be collected.
@@ -107,13 +114,21 @@ pub struct ChangeSummary {
 /// An update session over a paused application interpreter.
 #[derive(Default)]
 pub struct UpdateSession {
-    log: Vec<Undo>,
-    operations: usize,
+    pub(super) log: Vec<Undo>,
+    pub(super) operations: usize,
     /// Frames made by `createFrameSending:to:` and not inserted yet: (descriptor object,
     /// receiver, selector).
     pending_frames: Vec<(Value, Value, Value)>,
     methods_saved: HashSet<Value>,
     shapes_saved: HashSet<Value>,
+    /// Objects made by `newInstanceOf:` in this session and not swapped since: writes into
+    /// them need no undo record (after a rollback nothing refers to them any more: every
+    /// reference to them was made by a logged write into an older object).
+    fresh: HashSet<Value, std::hash::BuildHasherDefault<crate::value::WordHasher>>,
+    /// The state-transfer snapshot (`mop::transfer`), once application code has run.
+    pub(super) snapshot: Option<super::transfer::Snapshot>,
+    /// Why a state transfer failed (the session can then only roll back).
+    pub(super) failed: Option<String>,
     /// What changed so far.
     pub summary: ChangeSummary,
 }
@@ -130,13 +145,15 @@ impl UpdateSession {
     }
 
     /// Keeps every change.
-    pub fn commit(self, app: &mut Interp) -> ChangeSummary {
+    pub fn commit(mut self, app: &mut Interp) -> ChangeSummary {
+        self.end_transfer(app);
         app.space.bump_epoch();
         self.summary
     }
 
     /// Keeps every change and answers the undo information too (for a later revert).
-    pub fn commit_with_undo(self, app: &mut Interp) -> (ChangeSummary, UndoLog) {
+    pub fn commit_with_undo(mut self, app: &mut Interp) -> (ChangeSummary, UndoLog) {
+        self.end_transfer(app);
         app.space.bump_epoch();
         let roots = self.log_values();
         app.undo_roots.push(roots);
@@ -151,8 +168,8 @@ impl UpdateSession {
     }
 
     /// Every value the undo log keeps.
-    fn log_values(&self) -> Vec<Value> {
-        let mut out = Vec::new();
+    pub(super) fn log_values(&self) -> Vec<Value> {
+        let mut out = Vec::with_capacity(self.log.iter().map(Undo::root_estimate).sum());
         for entry in &self.log {
             entry.trace(&mut out);
         }
@@ -160,14 +177,15 @@ impl UpdateSession {
     }
 
     /// Undoes every change, newest first.
-    pub fn roll_back(self, app: &mut Interp) {
+    pub fn roll_back(mut self, app: &mut Interp) {
+        self.end_transfer(app);
         roll_back(app, self.log);
     }
 
     // ------------------------------------------------------------------------------
     // Helpers
 
-    fn require_class(app: &Interp, class: Value) -> MopResult<()> {
+    pub(super) fn require_class(app: &Interp, class: Value) -> MopResult<()> {
         if app.space.is_class(class) {
             Ok(())
         } else {
@@ -185,18 +203,18 @@ impl UpdateSession {
     fn save_shape(&mut self, app: &Interp, class: Value) {
         if self.shapes_saved.insert(class) {
             let info = app.space.class_info(class);
-            self.log.push(Undo::Shape {
+            self.log.push(Undo::Shape(Box::new(SavedShape {
                 class,
                 superclass: info.superclass,
                 own_fields: info.own_fields.clone(),
                 instance_fields: info.instance_fields.clone(),
                 kind: info.kind,
                 slots: app.space.heap.get(class).fields.clone(),
-            });
+            })));
         }
     }
 
-    fn note_class(&mut self, app: &Interp, class: Value) {
+    pub(super) fn note_class(&mut self, app: &Interp, class: Value) {
         let name = app.space.class_name(class);
         if !self.summary.classes.contains(&name) {
             self.summary.classes.push(name);
@@ -466,7 +484,9 @@ impl UpdateSession {
     /// `newInstanceOf:` / `basicNew`.
     pub fn new_instance_of(&mut self, app: &mut Interp, class: Value) -> MopResult<Value> {
         Self::require_class(app, class)?;
-        instantiate(app, class).map_err(|e| MopError(e.to_string()))
+        let object = instantiate(app, class).map_err(|e| MopError(e.to_string()))?;
+        self.fresh.insert(object);
+        Ok(object)
     }
 
     /// `instancesOf:`: every live instance (collects garbage first, so dead ones are gone).
@@ -527,6 +547,23 @@ impl UpdateSession {
                     _ => err(format!("{} has no field named {name}", app.space.class_name(class))),
                 }
             }
+            SlotRef::Symbol(sym) => {
+                let class = obj.class;
+                match app
+                    .space
+                    .class_info(class)
+                    .instance_fields
+                    .iter()
+                    .position(|f| f == sym)
+                {
+                    Some(i) if i < nfields => Ok(SlotIndex::Field(i)),
+                    _ => err(format!(
+                        "{} has no field named {}",
+                        app.space.class_name(class),
+                        app.space.name_of(*sym)
+                    )),
+                }
+            }
             SlotRef::Index(i) => {
                 let n = match &obj.body {
                     Body::Array(items) => items.len(),
@@ -560,12 +597,21 @@ impl UpdateSession {
     pub fn slot_at_put(&mut self, app: &mut Interp, object: Value, slot: &SlotRef, value: Value) -> MopResult<()> {
         self.operations += 1;
         let index = Self::slot_index(app, object, slot)?;
-        let previous = self.slot_at(app, object, slot)?;
-        self.log.push(Undo::Slot {
-            object,
-            index,
-            previous,
-        });
+        let obj = app.space.heap.get(object);
+        let previous = match index {
+            SlotIndex::Field(i) => obj.fields[i],
+            SlotIndex::Element(i) => match &obj.body {
+                Body::Array(items) => items[i],
+                _ => unreachable!("slot_index checked the body"),
+            },
+        };
+        if !self.fresh.contains(&object) {
+            self.log.push(Undo::Slot {
+                object,
+                index,
+                previous,
+            });
+        }
         let obj = app.space.heap.get_mut(object);
         match index {
             SlotIndex::Field(i) => obj.fields[i] = value,
@@ -597,6 +643,9 @@ impl UpdateSession {
             return Ok(());
         }
         app.space.heap.swap_identity(a, b);
+        // What was fresh now stands where an older object stood (and vice versa).
+        self.fresh.remove(&a);
+        self.fresh.remove(&b);
         self.log.push(Undo::Swap { a, b });
         app.space.bump_epoch();
         self.summary.instances += 2;

@@ -81,6 +81,7 @@ fn selectors(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 /// `aClass primCompile: source`: compiles Pharo-style method source for the class and
 /// installs it, in place (plain reflection, no transaction); answers the method.
 fn prim_compile(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("compiling a method")?;
     let c = class_arg(interp, argc)?;
     let Some(source) = interp.space.str_of(interp.arg(argc, 0)).map(str::to_string) else {
         return prim_fail("compile: needs a String");
@@ -97,6 +98,7 @@ fn prim_compile(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 /// `aClass primRemoveSelector: aSymbol`: removes a method, in place.
 fn prim_remove_selector(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("removing a method")?;
     let c = class_arg(interp, argc)?;
     let Some(sel) = interp.space.str_of(interp.arg(argc, 0)).map(str::to_string) else {
         return prim_fail("removeSelector: needs a Symbol");

@@ -14,6 +14,7 @@ fn now<T>(
     interp: &mut Interp,
     op: impl FnOnce(&mut UpdateSession, &mut Interp) -> Result<T, MopError>,
 ) -> Result<T, VmError> {
+    interp.require_unfrozen("in-place reflection (InPlaceSpace)")?;
     let mut session = UpdateSession::new();
     let result = op(&mut session, interp);
     session.commit(interp);

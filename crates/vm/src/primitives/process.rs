@@ -19,6 +19,7 @@ fn process_arg(interp: &Interp, v: Value) -> Result<usize, VmError> {
 
 /// `aBlock newProcess`: a suspended process that will evaluate the block.
 pub fn new_process(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("starting a process")?;
     let block = interp.receiver(argc);
     let ok = block.is_object() && matches!(interp.space.heap.get(block).body, crate::object::Body::Block(_));
     if !ok {
@@ -31,6 +32,7 @@ pub fn new_process(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 // --- Process -----------------------------------------------------------------------
 
 fn resume(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Process>>resume")?;
     let me = interp.receiver(argc);
     let id = process_arg(interp, me)?;
     interp.prim_return(argc, me)?;
@@ -41,6 +43,7 @@ fn resume(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn suspend(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Process>>suspend")?;
     let me = interp.receiver(argc);
     let id = process_arg(interp, me)?;
     interp.prim_return(argc, me)?;
@@ -57,6 +60,7 @@ fn suspend(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn terminate(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Process>>terminate")?;
     let me = interp.receiver(argc);
     let id = process_arg(interp, me)?;
     interp.prim_return(argc, me)?;
@@ -86,6 +90,7 @@ fn priority(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn set_priority(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Process>>priority:")?;
     let me = interp.receiver(argc);
     let id = process_arg(interp, me)?;
     let Some(p) = interp.arg(argc, 0).as_small() else {
@@ -126,6 +131,7 @@ fn active_process(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn yield_(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Processor yield")?;
     let r = interp.receiver(argc);
     interp.prim_return(argc, r)?;
     interp.ensure_main_process();
@@ -140,6 +146,7 @@ fn millis_arg(interp: &Interp, argc: usize) -> Result<Duration, VmError> {
 }
 
 fn sleep(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Processor sleep:")?;
     let d = millis_arg(interp, argc)?;
     let r = interp.receiver(argc);
     interp.prim_return(argc, r)?;
@@ -166,6 +173,7 @@ fn set_excess(interp: &mut Interp, sem: Value, n: i64) {
 }
 
 fn signal(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("Semaphore>>signal")?;
     let sem = interp.receiver(argc);
     let n = excess(interp, sem)?;
     interp.prim_return(argc, sem)?;
@@ -181,6 +189,7 @@ fn signal(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn wait_with(interp: &mut Interp, argc: usize, timeout: Option<Duration>) -> Result<(), VmError> {
+    interp.require_unfrozen("a Semaphore wait")?;
     let sem = interp.receiver(argc);
     let n = excess(interp, sem)?;
     let answer = if timeout.is_some() {
@@ -221,6 +230,11 @@ fn wait_timeout(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 /// `system stopAfterError: code`: in the main process, exit with `code` (SOM's `error:`);
 /// in any other process, end only that process.
 pub fn stop_after_error(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    if interp.scheduler.frozen {
+        return Err(interp.error(
+            "state transfer: the application code signalled an error it did not handle (its description is on the application's output)",
+        ));
+    }
     let code = interp.arg(argc, 0).as_small().unwrap_or(1) as i32;
     let r = interp.receiver(argc);
     interp.prim_return(argc, r)?;

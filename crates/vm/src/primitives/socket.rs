@@ -53,6 +53,7 @@ fn text_arg(interp: &Interp, v: Value) -> Result<String, VmError> {
 }
 
 fn listen(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("socket I/O")?;
     let Some(port) = interp.arg(argc, 0).as_small().filter(|p| (0..=65535).contains(p)) else {
         return prim_fail("socket: the port must be an Integer from 0 to 65535");
     };
@@ -69,6 +70,7 @@ fn listen(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn accept(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("socket I/O")?;
     let me = interp.receiver(argc);
     let timeout = timeout_arg(interp.arg(argc, 0));
     if interp.take_io_timeout() {
@@ -102,6 +104,7 @@ fn port(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn close(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("socket I/O")?;
     let me = interp.receiver(argc);
     *native(interp, me)? = Native::Closed;
     interp.prim_return(argc, me)
@@ -114,6 +117,7 @@ fn is_open(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn connect(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("socket I/O")?;
     let host = text_arg(interp, interp.arg(argc, 0))?;
     let Some(port) = interp.arg(argc, 1).as_small().filter(|p| (0..=65535).contains(p)) else {
         return prim_fail("socket: the port must be an Integer from 0 to 65535");
@@ -155,6 +159,7 @@ pub fn utf8_split(bytes: &[u8]) -> usize {
 }
 
 fn read(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+    interp.require_unfrozen("socket I/O")?;
     let me = interp.receiver(argc);
     let Some(max) = interp.arg(argc, 0).as_small().filter(|&n| n > 0) else {
         return prim_fail("socket: read: needs a positive byte count");
@@ -260,6 +265,7 @@ fn write_timeout(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn write_within(interp: &mut Interp, argc: usize, timeout: Option<Duration>) -> Result<(), VmError> {
+    interp.require_unfrozen("socket I/O")?;
     let me = interp.receiver(argc);
     let text = text_arg(interp, interp.arg(argc, 0))?;
     let bytes = text.as_bytes();
