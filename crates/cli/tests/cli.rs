@@ -49,6 +49,40 @@ fn hello_runs_by_class_name_and_by_path() {
 }
 
 #[test]
+fn the_som_launcher_form_is_espell_run() {
+    let expected = "Hello, World from Espell!\n";
+    for args in [
+        &["-cp", "examples", "Hello"][..],
+        &["--classpath", "examples", "Hello"],
+        &["examples/Hello.som"],
+        &["-cp", "examples", "examples/Hello.som"],
+        &["run", "-cp", "examples", "Hello"],
+    ] {
+        let out = espell(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out), expected, "{args:?}");
+    }
+    // run options come before the class; arguments after it reach the program untouched
+    let dir = scratch(
+        "launcher",
+        &[("Echo.som", "Echo = ( run: args = ( args from: 2 to: args length do: [:a | a println] ) )")],
+    );
+    let out = espell(&["-cp", dir.to_str().unwrap(), "--core", "smalltalk/core", "Echo", "-cp", "x"]);
+    assert_eq!(stdout(&out), "-cp\nx\n", "{}", stderr(&out));
+    // a missing class is still the one-line error, and subcommands are still subcommands
+    let out = espell(&["-cp", "examples", "NoSuchClass"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("NoSuchClass not found"), "{}", stderr(&out));
+    let out = espell(&["eval", "3 + 4"]);
+    assert_eq!(stdout(&out), "7\n", "{}", stderr(&out));
+    let help = espell(&["--help"]);
+    assert!(help.status.success());
+    for cmd in ["run", "repl", "test", "bench", "patch", "Class|path/Name.som"] {
+        assert!(stdout(&help).contains(cmd), "--help lacks {cmd}: {}", stdout(&help));
+    }
+}
+
+#[test]
 fn missing_class_is_a_one_line_error() {
     let out = espell(&["run", "-cp", "examples", "NoSuchClass"]);
     assert_eq!(out.status.code(), Some(1));
