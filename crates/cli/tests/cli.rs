@@ -344,3 +344,22 @@ fn every_benchmark_verifies_its_result() {
     }
     assert!(rows.iter().all(|r| r.ends_with(',')), "a benchmark failed: {table}");
 }
+
+#[test]
+fn load_file_answers_the_contents_or_nil() {
+    // SOM: `system loadFile: path` answers the file's text as a String, nil when unreadable.
+    let dir = scratch(
+        "loadfile",
+        &[
+            ("data.txt", "line one\nline two\n"),
+            (
+                "Load.som",
+                "Load = ( run: args = ( | t | t := system loadFile: (args at: 2). t print. \
+                 (system loadFile: (args at: 2) + '.missing') println. t class println ) )",
+            ),
+        ],
+    );
+    let data = dir.join("data.txt");
+    let out = espell(&["-cp", dir.to_str().unwrap(), "Load", data.to_str().unwrap()]);
+    assert_eq!(stdout(&out), "line one\nline two\nnil\nString\n", "{}", stderr(&out));
+}

@@ -787,6 +787,7 @@ impl Interp {
         }
         roots.extend_from_slice(&self.space.specials);
         roots.extend(self.space.symbol_values());
+        roots.extend(self.space.methods_arrays.values().copied());
         roots.extend_from_slice(&self.sel.binops);
         roots.push(self.sel.at);
         roots.push(self.sel.at_put);
@@ -1596,10 +1597,8 @@ impl Interp {
                             unsafe { sp = sp.sub(3) };
                             pc += 1;
                         } else {
-                            unsafe {
-                                sp = sp.sub(2);
-                                sp.sub(1).write(v);
-                            }
+                            // SOM: `at:put:` answers the receiver (left in place).
+                            unsafe { sp = sp.sub(2) };
                         }
                     } else {
                         let sel = self.sel.at_put;

@@ -85,6 +85,9 @@ pub struct Space {
     pub specials: [Value; ALL_SPECIALS.len()],
     /// Bumped on every change that can invalidate inline caches.
     pub epoch: u32,
+    /// Class → the Array `aClass methods` answered last (SOM answers the same Array while
+    /// the methods stay the same); the arrays are GC roots.
+    pub methods_arrays: WordMap<Value, Value>,
 }
 
 impl Default for Space {
@@ -103,6 +106,7 @@ impl Space {
             global_index: WordMap::default(),
             specials: [Value::small(0); ALL_SPECIALS.len()],
             epoch: 1,
+            methods_arrays: WordMap::default(),
         }
     }
 

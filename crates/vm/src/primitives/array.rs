@@ -42,7 +42,8 @@ fn at_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let i = index(interp, argc, len)?;
     let v = interp.arg(argc, 1);
     items_mut(interp, r)?[i] = v;
-    interp.prim_return(argc, v)
+    // SOM: `at:put:` answers the receiver.
+    interp.prim_return(argc, r)
 }
 
 fn length(interp: &mut Interp, argc: usize) -> Result<(), VmError> {

@@ -7,7 +7,7 @@ use crate::object::Body;
 use crate::value::Value;
 use num_bigint::BigInt;
 use num_integer::Integer as _;
-use num_traits::{Signed, ToPrimitive, Zero};
+use num_traits::{FromPrimitive, Signed, ToPrimitive, Zero};
 use std::cmp::Ordering;
 
 /// A number read from a receiver or argument.
@@ -237,11 +237,16 @@ fn sqrt(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     if a.is_negative() {
         return ret_double(interp, argc, f64::NAN);
     }
+    // SOM: an Integer when the root is integral: exactly for a perfect square, else when
+    // the Double root is integral (every Double beyond 2^53 is), else a Double.
     let r = a.sqrt();
     if &r * &r == a {
-        ret_int(interp, argc, r)
-    } else {
-        ret_double(interp, argc, a.to_f64().unwrap_or(f64::INFINITY).sqrt())
+        return ret_int(interp, argc, r);
+    }
+    let d = a.to_f64().unwrap_or(f64::INFINITY).sqrt();
+    match BigInt::from_f64(d) {
+        Some(i) if d.fract() == 0.0 => ret_int(interp, argc, i),
+        _ => ret_double(interp, argc, d),
     }
 }
 

@@ -199,7 +199,8 @@ fn inst_var_at_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (r, i) = field_index(interp, argc)?;
     let v = interp.arg(argc, 1);
     interp.space.heap.get_mut(r).fields[i] = v;
-    interp.prim_return(argc, v)
+    // SOM: `instVarAt:put:` answers the receiver.
+    interp.prim_return(argc, r)
 }
 
 fn inst_var_named(interp: &mut Interp, argc: usize) -> Result<(), VmError> {

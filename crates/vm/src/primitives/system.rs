@@ -23,7 +23,9 @@ fn global_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let name = symbol_arg(interp, argc, 0)?;
     let v = interp.arg(argc, 1);
     interp.space.set_global(name, v);
-    interp.prim_return(argc, v)
+    // SOM: `global:put:` answers the receiver (system).
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
 }
 
 fn has_global(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
