@@ -668,8 +668,13 @@ fn patch(to: &std::path::Path, kind: espell_chester::protocol::Kind, file: Optio
 fn fail(e: &VmError) -> ExitCode {
     match e {
         VmError::Exit(code) => ExitCode::from(code.rem_euclid(256) as u8), // as the shell sees exit(code)
-        VmError::Uncaught { .. } => {
-            eprintln!("espell: uncaught error: {e}");
+        VmError::Uncaught { message, backtrace } => {
+            // The message last, on a line of its own (as SOM VMs report it).
+            eprintln!("espell: uncaught error. Traceback (innermost call first):");
+            for line in backtrace {
+                eprintln!("    {line}");
+            }
+            eprintln!("{message}");
             ExitCode::FAILURE
         }
         _ => {

@@ -121,7 +121,7 @@ fn uncaught_errors_exit_nonzero_with_a_backtrace() {
     assert_eq!(out.status.code(), Some(1));
     let (out_text, err) = (stdout(&out), stderr(&out));
     assert!(
-        out_text.contains("ERROR: Index 5 out of bounds"),
+        out_text.contains("ERROR: Index 5 not valid for array of length 2."),
         "SOM prints errors on stdout: {out_text}"
     );
     assert!(

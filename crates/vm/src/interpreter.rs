@@ -489,9 +489,9 @@ impl Interp {
             "SocketError"
         } else if message.starts_with("MirrorError:") {
             "MirrorError"
-        } else if message.contains("division by zero") {
+        } else if message.starts_with("Division by zero") {
             "ZeroDivide"
-        } else if message.contains("out of bounds") {
+        } else if message.contains("out of bounds") || message.contains(" not valid for ") {
             "SubscriptOutOfBounds"
         } else {
             "PrimitiveFailed"

@@ -107,13 +107,13 @@ fn div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return interp.prim_return(argc, v);
     }
     match operands(interp, argc)? {
-        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (_, Num::Int(b)) if b.is_zero() => prim_fail("Division by zero."),
         (a, Num::Int(b)) => ret_int(interp, argc, a / b),
         (a, Num::Dbl(y)) => {
             let q = a.to_f64().unwrap_or(f64::NAN) / y;
             match num_traits::FromPrimitive::from_f64(q.trunc()) {
                 Some(i) if q.is_finite() => ret_int(interp, argc, i),
-                _ if y == 0.0 => prim_fail("division by zero"),
+                _ if y == 0.0 => prim_fail("Division by zero."),
                 _ => prim_fail(format!("the quotient {q} is not a finite number")),
             }
         }
@@ -133,7 +133,7 @@ fn modulo(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return interp.prim_return(argc, v);
     }
     match operands(interp, argc)? {
-        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (_, Num::Int(b)) if b.is_zero() => prim_fail("Division by zero."),
         (a, Num::Int(b)) => ret_int(interp, argc, a.mod_floor(&b)),
         (a, Num::Dbl(y)) => {
             let x = a.to_f64().unwrap_or(f64::NAN);
@@ -149,7 +149,7 @@ fn rem(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return interp.prim_return(argc, v);
     }
     match operands(interp, argc)? {
-        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (_, Num::Int(b)) if b.is_zero() => prim_fail("Division by zero."),
         (a, Num::Int(b)) => ret_int(interp, argc, a % b),
         (a, Num::Dbl(y)) => ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN) % y),
     }
@@ -193,7 +193,7 @@ fn shift_left(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (a, b) = int_operands(interp, argc)?;
     let n = b.to_i64().unwrap_or(i64::MAX);
     if n > MAX_SHIFT {
-        return prim_fail("shift amount too large");
+        return prim_fail("Shift too big.");
     }
     let r = if n >= 0 {
         a << (n as usize)
@@ -207,7 +207,7 @@ fn shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (a, b) = int_operands(interp, argc)?;
     let n = b.to_i64().unwrap_or(i64::MAX);
     if n < -MAX_SHIFT {
-        return prim_fail("shift amount too large");
+        return prim_fail("Shift too big.");
     }
     let r = if n >= 0 {
         a >> (n.min(MAX_SHIFT) as usize)
@@ -222,6 +222,9 @@ fn logical_shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> 
     let n = b.to_i64().unwrap_or(i64::MAX);
     if n < 0 {
         return prim_fail("shift amount must not be negative");
+    }
+    if n == 0 {
+        return ret_int(interp, argc, a); // no bit moves: the receiver itself
     }
     match a.to_i64() {
         Some(x) => {
