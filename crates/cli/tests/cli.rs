@@ -363,3 +363,16 @@ fn load_file_answers_the_contents_or_nil() {
     let out = espell(&["-cp", dir.to_str().unwrap(), "Load", data.to_str().unwrap()]);
     assert_eq!(stdout(&out), "line one\nline two\nnil\nString\n", "{}", stderr(&out));
 }
+
+#[test]
+fn som_conformance_explains_what_it_needs() {
+    // The script itself needs a SOM checkout (not available in CI); without one it says so.
+    let script = repo().join("scripts/som-conformance");
+    let out = Command::new(&script).output().expect("run the script");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("usage: scripts/som-conformance DIR"), "{}", stderr(&out));
+    let not_som = scratch("not-som", &[("README", "x")]);
+    let out = Command::new(&script).arg(&not_som).output().expect("run the script");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is not a SOM checkout"), "{}", stderr(&out));
+}
