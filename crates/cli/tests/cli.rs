@@ -327,7 +327,7 @@ fn every_benchmark_verifies_its_result() {
     let table = stdout(&out);
     assert!(out.status.success(), "{table}{}", stderr(&out));
     let rows: Vec<&str> = table.lines().skip(1).collect();
-    assert!(rows.len() >= 19, "{table}");
+    assert!(rows.len() >= 25, "{table}");
     for name in [
         "Richards",
         "DeltaBlue",
@@ -335,6 +335,12 @@ fn every_benchmark_verifies_its_result() {
         "ThreadRing",
         "Json",
         "PiDigits",
+        "KNucleotide",
+        "ReverseComplement",
+        "RegexDNA",
+        "Meteor",
+        "ChameneosRedux",
+        "Chameleons",
         "Hello (startup)",
     ] {
         assert!(
@@ -375,4 +381,34 @@ fn som_conformance_explains_what_it_needs() {
     let out = Command::new(&script).arg(&not_som).output().expect("run the script");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("is not a SOM checkout"), "{}", stderr(&out));
+}
+
+#[test]
+fn every_benchmark_has_a_lua_twin() {
+    let bench = repo().join("bench");
+    let names = espell_cli::bench::discover(&bench);
+    assert!(names.len() >= 24, "{names:?}");
+    for name in &names {
+        let twin = bench.join("lua").join(format!("{name}.lua"));
+        assert!(twin.is_file(), "{name} has no Lua twin at {}", twin.display());
+    }
+}
+
+#[test]
+fn on_another_core_library_nil_true_false_read_globals_as_in_som() {
+    // SOM compiles `nil`, `true`, `false` as reads of the globals of those names, so
+    // `system global: #true put: x` rebinds them; Espell's own library keeps constants.
+    let dir = scratch(
+        "pseudo",
+        &[(
+            "Rebind.som",
+            "Rebind = ( run = ( system global: #true put: 'b'. system global: #nil put: 'a'. \
+             true println. nil println ) )",
+        )],
+    );
+    let own = espell(&["-cp", dir.to_str().unwrap(), "Rebind"]);
+    assert_eq!(stdout(&own), "true\nnil\n", "{}", stderr(&own));
+    // `--core DIR` makes it another core library, even with the same classes
+    let other = espell(&["-cp", dir.to_str().unwrap(), "--core", "smalltalk/core", "Rebind"]);
+    assert_eq!(stdout(&other), "b\na\n", "{}", stderr(&other));
 }

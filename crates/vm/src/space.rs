@@ -88,6 +88,10 @@ pub struct Space {
     /// Class → the Array `aClass methods` answered last (SOM answers the same Array while
     /// the methods stay the same); the arrays are GC roots.
     pub methods_arrays: WordMap<Value, Value>,
+    /// On another core library (SOM's): `nil`, `true` and `false` in code compiled from now
+    /// on read the globals of those names, as in SOM (`system global: #true put: x`
+    /// rebinds them); with Espell's own library they are constants.
+    pub pseudo_variables_are_globals: bool,
 }
 
 impl Default for Space {
@@ -107,6 +111,7 @@ impl Space {
             specials: [Value::small(0); ALL_SPECIALS.len()],
             epoch: 1,
             methods_arrays: WordMap::default(),
+            pseudo_variables_are_globals: false,
         }
     }
 

@@ -136,8 +136,11 @@ fn modulo(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         (_, Num::Int(b)) if b.is_zero() => prim_fail("Division by zero."),
         (a, Num::Int(b)) => ret_int(interp, argc, a.mod_floor(&b)),
         (a, Num::Dbl(y)) => {
+            // Floored (the divisor's sign), from the exact remainder: x - y * floor(x / y)
+            // loses every digit when x is large.
             let x = a.to_f64().unwrap_or(f64::NAN);
-            let r = x - y * (x / y).floor();
+            let r = x % y;
+            let r = if r != 0.0 && (r < 0.0) != (y < 0.0) { r + y } else { r };
             ret_double(interp, argc, r)
         }
     }
