@@ -11,7 +11,7 @@ use std::process::ExitCode;
     name = "espell",
     version,
     about = "Espell: a Smalltalk (SOM dialect) VM built for dynamic core-library updates",
-    override_usage = "espell [-cp DIRS] [run options] <Class|path/Name.som> [ARGS]...   (as `espell run`)\n       espell <COMMAND>",
+    override_usage = "espell [-cp DIRS] [run options] <Class|path/Name.som> [ARGS]...   (as `espell run`)\n       espell <COMMAND>"
 )]
 struct Cli {
     #[command(subcommand)]

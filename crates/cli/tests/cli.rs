@@ -65,9 +65,20 @@ fn the_som_launcher_form_is_espell_run() {
     // run options come before the class; arguments after it reach the program untouched
     let dir = scratch(
         "launcher",
-        &[("Echo.som", "Echo = ( run: args = ( args from: 2 to: args length do: [:a | a println] ) )")],
+        &[(
+            "Echo.som",
+            "Echo = ( run: args = ( args from: 2 to: args length do: [:a | a println] ) )",
+        )],
     );
-    let out = espell(&["-cp", dir.to_str().unwrap(), "--core", "smalltalk/core", "Echo", "-cp", "x"]);
+    let out = espell(&[
+        "-cp",
+        dir.to_str().unwrap(),
+        "--core",
+        "smalltalk/core",
+        "Echo",
+        "-cp",
+        "x",
+    ]);
     assert_eq!(stdout(&out), "-cp\nx\n", "{}", stderr(&out));
     // a missing class is still the one-line error, and subcommands are still subcommands
     let out = espell(&["-cp", "examples", "NoSuchClass"]);
@@ -376,7 +387,11 @@ fn som_conformance_explains_what_it_needs() {
     let script = repo().join("scripts/som-conformance");
     let out = Command::new(&script).output().expect("run the script");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("usage: scripts/som-conformance DIR"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("usage: scripts/som-conformance DIR"),
+        "{}",
+        stderr(&out)
+    );
     let not_som = scratch("not-som", &[("README", "x")]);
     let out = Command::new(&script).arg(&not_som).output().expect("run the script");
     assert_eq!(out.status.code(), Some(2));
