@@ -427,3 +427,18 @@ fn on_another_core_library_nil_true_false_read_globals_as_in_som() {
     let other = espell(&["-cp", dir.to_str().unwrap(), "--core", "smalltalk/core", "Rebind"]);
     assert_eq!(stdout(&other), "b\na\n", "{}", stderr(&other));
 }
+
+#[test]
+fn system_exit_with_a_bad_status_is_an_error_naming_it() {
+    let dir = scratch(
+        "badexit",
+        &[("BadExit.som", "BadExit = ( run = ( system exit: 42.0 ) )")],
+    );
+    let out = espell(&["-cp", dir.to_str().unwrap(), "BadExit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        text.contains("system exit: needs an Integer status (32 bits), not 42.0"),
+        "{text}"
+    );
+}
