@@ -442,3 +442,29 @@ fn system_exit_with_a_bad_status_is_an_error_naming_it() {
         "{text}"
     );
 }
+
+#[test]
+fn a_field_declared_twice_or_inherited_again_is_a_compile_error() {
+    let dir = scratch(
+        "fields",
+        &[
+            ("Twice.som", "Twice = ( | a b a | run = ( ^ a ) )"),
+            ("Base.som", "Base = ( | a | )"),
+            ("Again.som", "Again = Base ( | b a | run = ( ^ a ) )"),
+        ],
+    );
+    let out = espell(&["-cp", dir.to_str().unwrap(), "Twice"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Twice.som:1:1: error: Twice declares the field 'a' twice"),
+        "{}",
+        stderr(&out)
+    );
+    let out = espell(&["-cp", dir.to_str().unwrap(), "Again"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Again declares the field 'a', which its superclass Base already has"),
+        "{}",
+        stderr(&out)
+    );
+}
