@@ -480,7 +480,7 @@ impl Interp {
     }
 
     /// A primitive failed: signal it as a Smalltalk exception (`ZeroDivide`,
-    /// `SubscriptOutOfBounds` or `PrimitiveFailed`, when the core library has them) in place
+    /// `ArithmeticError`, `SubscriptOutOfBounds` or `PrimitiveFailed`, when the core library has them) in place
     /// of the send whose receiver sat at stack index `base`; the exception's value (when
     /// resumed or returned by a handler) becomes the send's value.
     #[cold]
@@ -491,6 +491,8 @@ impl Interp {
             "MirrorError"
         } else if message.starts_with("Division by zero") {
             "ZeroDivide"
+        } else if message == "Domain error." {
+            "ArithmeticError"
         } else if message.contains("out of bounds") || message.contains(" not valid for ") {
             "SubscriptOutOfBounds"
         } else {
