@@ -381,11 +381,22 @@ fn as_double(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN))
 }
 
-/// `Integer fromString:` — the decimal Integer the String spells (surrounding white space
-/// allowed); anything else is an error naming the input.
+/// The Integer `s` spells: an optional sign and decimal digits, surrounding white space
+/// allowed (stricter than `BigInt`'s parser, which skips `_`).
+fn parse_integer(s: &str) -> Option<BigInt> {
+    let s = s.trim();
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `Integer fromString:` — the decimal Integer the String spells (see `parse_integer`);
+/// anything else is an error naming the input.
 fn from_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let arg = interp.arg(argc, 0);
-    let parsed = interp.space.str_of(arg).and_then(|s| s.trim().parse::<BigInt>().ok());
+    let parsed = interp.space.str_of(arg).and_then(parse_integer);
     match parsed {
         Some(i) => ret_int(interp, argc, i),
         None => prim_fail(format!("{} cannot be converted to an Integer.", describe(interp, arg))),
