@@ -10,7 +10,8 @@ use std::process::ExitCode;
 #[command(
     name = "espell",
     version,
-    about = "Espell: a Smalltalk (SOM dialect) VM built for dynamic core-library updates"
+    about = "Espell: a Smalltalk (SOM dialect) VM built for dynamic core-library updates",
+    override_usage = "espell [-cp DIRS] [run options] <Class|path/Name.som> [ARGS]...   (as `espell run`)\n       espell <COMMAND>"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -622,10 +623,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// The SOM launcher form: `espell [-cp DIRS] [VM options] Class|path/Name.som [args…]`,
+/// as every SOM VM is started, means `espell run …`. When the first argument is neither a
+/// subcommand nor `--help`/`--version`, `run` is inserted before it (a class named like a
+/// subcommand is reached with `espell run`).
+fn launcher_form(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let cli = <Cli as clap::CommandFactory>::command();
+    let Some(first) = args.get(1).map(|a| a.to_string_lossy().into_owned()) else {
+        return args;
+    };
+    let global = ["-h", "--help", "-V", "--version", "help"];
+    if !global.contains(&first.as_str()) && cli.find_subcommand(&first).is_none() {
+        args.insert(1, "run".into());
+    }
+    args
+}
+
 /// SOM spells the class-path flag `-cp`, which clap would read as `-c p`: rewrite it to
 /// `--classpath`, but only among espell's own options (not in the program's arguments,
 /// which start at the first positional argument after the subcommand).
 fn som_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let args = launcher_form(args);
     let cli = <Cli as clap::CommandFactory>::command();
     let mut out = Vec::with_capacity(args.len());
     let mut positionals = 0;
@@ -912,8 +930,13 @@ fn patch(
 fn fail(e: &VmError) -> ExitCode {
     match e {
         VmError::Exit(code) => ExitCode::from(code.rem_euclid(256) as u8), // as the shell sees exit(code)
-        VmError::Uncaught { .. } => {
-            eprintln!("espell: uncaught error: {e}");
+        VmError::Uncaught { message, backtrace } => {
+            // The message last, on a line of its own (as SOM VMs report it).
+            eprintln!("espell: uncaught error. Traceback (innermost call first):");
+            for line in backtrace {
+                eprintln!("    {line}");
+            }
+            eprintln!("{message}");
             ExitCode::FAILURE
         }
         _ => {

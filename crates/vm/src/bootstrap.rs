@@ -94,6 +94,7 @@ impl Interp {
 
     fn bootstrap(loader: Loader, hypervisor: bool) -> Result<Interp, VmError> {
         let mut space = Space::new();
+        space.pseudo_variables_are_globals = !loader.use_embedded_core && !hypervisor;
         // nil exists before its class; its class is patched below.
         let nil = space.heap.alloc(Object {
             class: PLACEHOLDER,

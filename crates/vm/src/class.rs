@@ -17,6 +17,24 @@ impl Space {
         }
     }
 
+    /// The Array of `class`'s methods, the same one on each call while it still holds exactly
+    /// the class's methods (a changed class, or a changed array, gets a fresh one).
+    pub fn methods_array(&mut self, class: Value) -> Value {
+        let current = |space: &Space, a: Value| match &space.heap.get(a).body {
+            Body::Array(items) => *items == space.class_info(class).methods,
+            _ => false,
+        };
+        match self.methods_arrays.get(&class) {
+            Some(&a) if current(self, a) => a,
+            _ => {
+                let items = self.class_info(class).methods.clone();
+                let a = self.new_array(items);
+                self.methods_arrays.insert(class, a);
+                a
+            }
+        }
+    }
+
     /// The class information, mutably.
     pub fn class_info_mut(&mut self, class: Value) -> &mut ClassInfo {
         match &mut self.heap.get_mut(class).body {

@@ -720,6 +720,16 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.emit(Op::PushGlobal(slot));
     }
 
+    /// `nil`, `true`, `false`: the constant, or (on SOM's core library) the global of that
+    /// name, as SOM reads them.
+    fn push_pseudo_variable(&mut self, name: &str, constant: Op) {
+        if self.space.pseudo_variables_are_globals {
+            self.push_var(name);
+        } else {
+            self.emit(constant);
+        }
+    }
+
     fn literal_value(&mut self, lit: &Literal) -> Value {
         match lit {
             Literal::Integer(i) => self.space.new_int(*i),
@@ -746,15 +756,9 @@ impl<'a, 'b> Gen<'a, 'b> {
             ExprKind::SelfRef | ExprKind::Super => {
                 self.emit(Op::PushSelf);
             }
-            ExprKind::Nil => {
-                self.emit(Op::PushNil);
-            }
-            ExprKind::True => {
-                self.emit(Op::PushTrue);
-            }
-            ExprKind::False => {
-                self.emit(Op::PushFalse);
-            }
+            ExprKind::Nil => self.push_pseudo_variable("nil", Op::PushNil),
+            ExprKind::True => self.push_pseudo_variable("true", Op::PushTrue),
+            ExprKind::False => self.push_pseudo_variable("false", Op::PushFalse),
             ExprKind::ThisContext => {
                 self.emit(Op::PushThisContext);
             }

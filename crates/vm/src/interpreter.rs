@@ -480,7 +480,7 @@ impl Interp {
     }
 
     /// A primitive failed: signal it as a Smalltalk exception (`ZeroDivide`,
-    /// `SubscriptOutOfBounds` or `PrimitiveFailed`, when the core library has them) in place
+    /// `ArithmeticError`, `SubscriptOutOfBounds` or `PrimitiveFailed`, when the core library has them) in place
     /// of the send whose receiver sat at stack index `base`; the exception's value (when
     /// resumed or returned by a handler) becomes the send's value.
     #[cold]
@@ -489,9 +489,11 @@ impl Interp {
             "SocketError"
         } else if message.starts_with("MirrorError:") {
             "MirrorError"
-        } else if message.contains("division by zero") {
+        } else if message.starts_with("Division by zero") {
             "ZeroDivide"
-        } else if message.contains("out of bounds") {
+        } else if message == "Domain error." {
+            "ArithmeticError"
+        } else if message.contains("out of bounds") || message.contains(" not valid for ") {
             "SubscriptOutOfBounds"
         } else {
             "PrimitiveFailed"
@@ -787,6 +789,7 @@ impl Interp {
         }
         roots.extend_from_slice(&self.space.specials);
         roots.extend(self.space.symbol_values());
+        roots.extend(self.space.methods_arrays.values().copied());
         roots.extend_from_slice(&self.sel.binops);
         roots.push(self.sel.at);
         roots.push(self.sel.at_put);
@@ -1596,10 +1599,8 @@ impl Interp {
                             unsafe { sp = sp.sub(3) };
                             pc += 1;
                         } else {
-                            unsafe {
-                                sp = sp.sub(2);
-                                sp.sub(1).write(v);
-                            }
+                            // SOM: `at:put:` answers the receiver (left in place).
+                            unsafe { sp = sp.sub(2) };
                         }
                     } else {
                         let sel = self.sel.at_put;

@@ -204,6 +204,7 @@ impl Interp {
             Superclass::Implicit => self.require_class("Object", def, file, source)?,
             Superclass::Named(n) => self.require_class(n, def, file, source)?,
         };
+        self.check_fields(def, superclass, file, source)?;
         let sym = self.space.symbol(&def.name);
         let existing = self
             .space
@@ -257,6 +258,33 @@ impl Interp {
         let print = crate::mop::code_digest::class_fingerprint(self, class);
         self.loader.pristine.insert(def.name.clone(), print);
         Ok(class)
+    }
+
+    /// A field declared twice in the class, or an instance field the superclass already
+    /// has, is a compile error (it would give two slots one name).
+    fn check_fields(&self, def: &ClassDef, superclass: Value, file: &str, source: &str) -> Result<(), VmError> {
+        let inherited: Vec<String> = if superclass == self.nil() {
+            Vec::new()
+        } else {
+            let fields = &self.space.class_info(superclass).instance_fields;
+            fields.iter().map(|&f| self.space.name_of(f)).collect()
+        };
+        let fail = |message: String| Err(diagnostic_at(file, source, def.name_span, message).into());
+        for (side, fields) in [("field", &def.instance_fields), ("class-side field", &def.class_fields)] {
+            for (i, f) in fields.iter().enumerate() {
+                if fields[..i].contains(f) {
+                    return fail(format!("{} declares the {side} '{f}' twice", def.name));
+                }
+            }
+        }
+        if let Some(f) = def.instance_fields.iter().find(|f| inherited.contains(f)) {
+            let sup = self.space.name_of(self.space.class_info(superclass).name);
+            return fail(format!(
+                "{} declares the field '{f}', which its superclass {sup} already has",
+                def.name
+            ));
+        }
+        Ok(())
     }
 
     /// Makes sure a system class has SOM's standard primitives, as som-java does.

@@ -85,6 +85,13 @@ pub struct Space {
     pub specials: [Value; ALL_SPECIALS.len()],
     /// Bumped on every change that can invalidate inline caches.
     pub epoch: u32,
+    /// Class → the Array `aClass methods` answered last (SOM answers the same Array while
+    /// the methods stay the same); the arrays are GC roots.
+    pub methods_arrays: WordMap<Value, Value>,
+    /// On another core library (SOM's): `nil`, `true` and `false` in code compiled from now
+    /// on read the globals of those names, as in SOM (`system global: #true put: x`
+    /// rebinds them); with Espell's own library they are constants.
+    pub pseudo_variables_are_globals: bool,
 }
 
 impl Default for Space {
@@ -103,6 +110,8 @@ impl Space {
             global_index: WordMap::default(),
             specials: [Value::small(0); ALL_SPECIALS.len()],
             epoch: 1,
+            methods_arrays: WordMap::default(),
+            pseudo_variables_are_globals: false,
         }
     }
 

@@ -333,5 +333,5 @@ fn integer_divided_by_a_large_double_is_not_clamped_to_i128() {
     );
     // ... and an infinite quotient is not a "division by zero".
     let e = outcome("(10 raisedTo: 400) / 1.0").expect_err("infinite quotient");
-    assert!(!e.contains("division by zero"), "{e}");
+    assert!(!e.to_lowercase().contains("division by zero"), "{e}");
 }

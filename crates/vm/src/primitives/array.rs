@@ -23,7 +23,7 @@ fn index(interp: &Interp, argc: usize, len: usize) -> Result<usize, VmError> {
     let arg = interp.arg(argc, 0);
     match arg.as_small() {
         Some(i) if i >= 1 && (i as usize) <= len => Ok(i as usize - 1),
-        Some(i) => prim_fail(format!("Index {i} out of bounds for an Array of size {len}")),
+        Some(i) => prim_fail(format!("Index {i} not valid for array of length {len}.")),
         None => prim_fail(format!("Index must be an Integer, not {}", describe(interp, arg))),
     }
 }
@@ -42,7 +42,8 @@ fn at_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let i = index(interp, argc, len)?;
     let v = interp.arg(argc, 1);
     items_mut(interp, r)?[i] = v;
-    interp.prim_return(argc, v)
+    // SOM: `at:put:` answers the receiver.
+    interp.prim_return(argc, r)
 }
 
 fn length(interp: &mut Interp, argc: usize) -> Result<(), VmError> {

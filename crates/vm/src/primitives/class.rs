@@ -62,8 +62,7 @@ fn fields(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 
 fn methods(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let c = class_arg(interp, argc)?;
-    let m = interp.space.class_info(c).methods.clone();
-    let a = interp.space.new_array(m);
+    let a = interp.space.methods_array(c);
     interp.prim_return(argc, a)
 }
 

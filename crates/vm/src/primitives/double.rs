@@ -49,8 +49,22 @@ macro_rules! binary {
 binary!(add, |a, b| a + b);
 binary!(sub, |a, b| a - b);
 binary!(mul, |a, b| a * b);
-binary!(div, |a, b| a / b);
-binary!(modulo, |a, b| a % b);
+/// `/` and `//`, `%`: a zero divisor (0 or 0.0) signals ZeroDivide, as Integer division
+/// does; every other quotient is IEEE (an overflow answers Infinity).
+macro_rules! division {
+    ($name:ident, |$a:ident, $b:ident| $e:expr) => {
+        fn $name(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
+            let ($a, $b) = operands(interp, argc)?;
+            if $b == 0.0 {
+                return prim_fail("Division by zero.");
+            }
+            ret_double(interp, argc, $e)
+        }
+    };
+}
+
+division!(div, |a, b| a / b);
+division!(modulo, |a, b| a % b);
 
 macro_rules! unary {
     ($name:ident, |$a:ident| $e:expr) => {
@@ -164,13 +178,14 @@ fn positive_infinity(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     ret_double(interp, argc, f64::INFINITY)
 }
 
+/// `Double fromString:` — the number the String spells (decimal, optional fraction and
+/// exponent, surrounding white space allowed); anything else is an error naming the input.
 fn from_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let d = interp
-        .space
-        .str_of(interp.arg(argc, 0))
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .unwrap_or(f64::NAN);
-    ret_double(interp, argc, d)
+    let arg = interp.arg(argc, 0);
+    match interp.space.str_of(arg).and_then(|s| s.trim().parse::<f64>().ok()) {
+        Some(d) => ret_double(interp, argc, d),
+        None => prim_fail(format!("{} cannot be converted to a Double.", describe(interp, arg))),
+    }
 }
 
 /// Double's instance-side primitives.

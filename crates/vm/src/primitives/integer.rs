@@ -7,7 +7,7 @@ use crate::object::Body;
 use crate::value::Value;
 use num_bigint::BigInt;
 use num_integer::Integer as _;
-use num_traits::{Signed, ToPrimitive, Zero};
+use num_traits::{FromPrimitive, Signed, ToPrimitive, Zero};
 use std::cmp::Ordering;
 
 /// A number read from a receiver or argument.
@@ -107,21 +107,33 @@ fn div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return interp.prim_return(argc, v);
     }
     match operands(interp, argc)? {
-        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (_, Num::Int(b)) if b.is_zero() => prim_fail("Division by zero."),
         (a, Num::Int(b)) => ret_int(interp, argc, a / b),
         (a, Num::Dbl(y)) => {
             let q = a.to_f64().unwrap_or(f64::NAN) / y;
             match num_traits::FromPrimitive::from_f64(q.trunc()) {
                 Some(i) if q.is_finite() => ret_int(interp, argc, i),
-                _ if y == 0.0 => prim_fail("division by zero"),
+                _ if y == 0.0 => prim_fail("Division by zero."),
                 _ => prim_fail(format!("the quotient {q} is not a finite number")),
             }
         }
     }
 }
 
+/// True when `n` is a zero divisor (Integer 0, or Double 0.0 / -0.0).
+fn is_zero_divisor(n: &Num) -> bool {
+    match n {
+        Num::Int(i) => i.is_zero(),
+        Num::Dbl(d) => *d == 0.0,
+    }
+}
+
+/// `//`: SOM's Double division. A zero divisor (0 or 0.0) signals ZeroDivide, as `/` does.
 fn double_div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (a, b) = operands(interp, argc)?;
+    if is_zero_divisor(&b) {
+        return prim_fail("Division by zero.");
+    }
     ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN) / b.to_f64())
 }
 
@@ -133,11 +145,14 @@ fn modulo(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return interp.prim_return(argc, v);
     }
     match operands(interp, argc)? {
-        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (_, b) if is_zero_divisor(&b) => prim_fail("Division by zero."),
         (a, Num::Int(b)) => ret_int(interp, argc, a.mod_floor(&b)),
         (a, Num::Dbl(y)) => {
+            // Floored (the divisor's sign), from the exact remainder: x - y * floor(x / y)
+            // loses every digit when x is large.
             let x = a.to_f64().unwrap_or(f64::NAN);
-            let r = x - y * (x / y).floor();
+            let r = x % y;
+            let r = if r != 0.0 && (r < 0.0) != (y < 0.0) { r + y } else { r };
             ret_double(interp, argc, r)
         }
     }
@@ -149,7 +164,7 @@ fn rem(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return interp.prim_return(argc, v);
     }
     match operands(interp, argc)? {
-        (_, Num::Int(b)) if b.is_zero() => prim_fail("division by zero"),
+        (_, b) if is_zero_divisor(&b) => prim_fail("Division by zero."),
         (a, Num::Int(b)) => ret_int(interp, argc, a % b),
         (a, Num::Dbl(y)) => ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN) % y),
     }
@@ -191,37 +206,33 @@ const MAX_SHIFT: i64 = 1 << 24;
 
 fn shift_left(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (a, b) = int_operands(interp, argc)?;
+    if b.is_negative() {
+        return prim_fail("Negative shift."); // `bitShift:` shifts either way
+    }
     let n = b.to_i64().unwrap_or(i64::MAX);
     if n > MAX_SHIFT {
-        return prim_fail("shift amount too large");
+        return prim_fail("Shift too big.");
     }
-    let r = if n >= 0 {
-        a << (n as usize)
-    } else {
-        a >> ((-n).min(MAX_SHIFT) as usize)
-    };
-    ret_int(interp, argc, r)
+    ret_int(interp, argc, a << (n as usize))
 }
 
 fn shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (a, b) = int_operands(interp, argc)?;
-    let n = b.to_i64().unwrap_or(i64::MAX);
-    if n < -MAX_SHIFT {
-        return prim_fail("shift amount too large");
+    if b.is_negative() {
+        return prim_fail("Negative shift."); // `bitShift:` shifts either way
     }
-    let r = if n >= 0 {
-        a >> (n.min(MAX_SHIFT) as usize)
-    } else {
-        a << ((-n) as usize)
-    };
-    ret_int(interp, argc, r)
+    let n = b.to_i64().unwrap_or(i64::MAX);
+    ret_int(interp, argc, a >> (n.min(MAX_SHIFT) as usize))
 }
 
 fn logical_shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (a, b) = int_operands(interp, argc)?;
     let n = b.to_i64().unwrap_or(i64::MAX);
     if n < 0 {
-        return prim_fail("shift amount must not be negative");
+        return prim_fail("Negative shift.");
+    }
+    if n == 0 {
+        return ret_int(interp, argc, a); // no bit moves: the receiver itself
     }
     match a.to_i64() {
         Some(x) => {
@@ -235,13 +246,19 @@ fn logical_shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> 
 fn sqrt(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let a = int_of(interp, interp.receiver(argc)).unwrap_or_default();
     if a.is_negative() {
-        return ret_double(interp, argc, f64::NAN);
+        // No real root: an error (SOM's sentence), not the NaN that Double>>sqrt answers.
+        return prim_fail("Domain error.");
     }
+    // SOM: an Integer when the root is integral: exactly for a perfect square, else when
+    // the Double root is integral (every Double beyond 2^53 is), else a Double.
     let r = a.sqrt();
     if &r * &r == a {
-        ret_int(interp, argc, r)
-    } else {
-        ret_double(interp, argc, a.to_f64().unwrap_or(f64::INFINITY).sqrt())
+        return ret_int(interp, argc, r);
+    }
+    let d = a.to_f64().unwrap_or(f64::INFINITY).sqrt();
+    match BigInt::from_f64(d) {
+        Some(i) if d.fract() == 0.0 => ret_int(interp, argc, i),
+        _ => ret_double(interp, argc, d),
     }
 }
 
@@ -364,17 +381,25 @@ fn as_double(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN))
 }
 
+/// The Integer `s` spells: an optional sign and decimal digits, surrounding white space
+/// allowed (stricter than `BigInt`'s parser, which skips `_`).
+fn parse_integer(s: &str) -> Option<BigInt> {
+    let s = s.trim();
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `Integer fromString:` — the decimal Integer the String spells (see `parse_integer`);
+/// anything else is an error naming the input.
 fn from_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let parsed = interp
-        .space
-        .str_of(interp.arg(argc, 0))
-        .and_then(|s| s.trim().parse::<BigInt>().ok());
+    let arg = interp.arg(argc, 0);
+    let parsed = interp.space.str_of(arg).and_then(parse_integer);
     match parsed {
         Some(i) => ret_int(interp, argc, i),
-        None => {
-            let nil = interp.nil();
-            interp.prim_return(argc, nil)
-        }
+        None => prim_fail(format!("{} cannot be converted to an Integer.", describe(interp, arg))),
     }
 }
 

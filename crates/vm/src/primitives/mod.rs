@@ -201,6 +201,12 @@ pub(crate) fn describe(interp: &Interp, v: Value) -> String {
     if let Some(s) = interp.space.str_of(v) {
         return format!("'{s}'");
     }
+    if let Some(d) = interp.space.double_of(v) {
+        return format!("{d:?}");
+    }
+    if let Some(b) = interp.space.bigint_of(v) {
+        return b.to_string();
+    }
     let class = interp.space.class_of(v);
     format!("a {}", interp.space.class_name(class))
 }

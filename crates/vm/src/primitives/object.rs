@@ -184,7 +184,8 @@ fn field_index(interp: &Interp, argc: usize) -> Result<(Value, usize), VmError> 
     let i = small_arg(interp, argc, 0, "index")?;
     let n = interp.space.heap.get(r).fields.len();
     if i < 1 || i as usize > n {
-        return prim_fail(format!("instance variable index {i} out of bounds 1 to {n}"));
+        // The sentence SOM and espell's Array primitives use: it names the index and bound.
+        return prim_fail(format!("Index {i} not valid for array of length {n}."));
     }
     Ok((r, i as usize - 1))
 }
@@ -199,7 +200,8 @@ fn inst_var_at_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (r, i) = field_index(interp, argc)?;
     let v = interp.arg(argc, 1);
     interp.space.heap.get_mut(r).fields[i] = v;
-    interp.prim_return(argc, v)
+    // SOM: `instVarAt:put:` answers the receiver.
+    interp.prim_return(argc, r)
 }
 
 fn inst_var_named(interp: &mut Interp, argc: usize) -> Result<(), VmError> {

@@ -23,7 +23,9 @@ fn global_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let name = symbol_arg(interp, argc, 0)?;
     let v = interp.arg(argc, 1);
     interp.space.set_global(name, v);
-    interp.prim_return(argc, v)
+    // SOM: `global:put:` answers the receiver (system).
+    let r = interp.receiver(argc);
+    interp.prim_return(argc, r)
 }
 
 fn has_global(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
@@ -54,7 +56,11 @@ fn load(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn exit(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let code = interp.arg(argc, 0).as_small().unwrap_or(1);
+    let arg = interp.arg(argc, 0);
+    let Some(code) = arg.as_small().filter(|c| i32::try_from(*c).is_ok()) else {
+        let what = super::describe(interp, arg);
+        return prim_fail(format!("system exit: needs an Integer status (32 bits), not {what}"));
+    };
     let _ = interp.out.flush();
     Err(VmError::Exit(code as i32))
 }
