@@ -980,6 +980,63 @@ fn test(filter: Option<String>, dir: Option<PathBuf>) -> ExitCode {
     }
 }
 
+/// Demo step 5: three replicas of the web service take one patch all-or-none (two-phase),
+/// an update that fails on one replica only changes none, a replica killed and restarted
+/// comes back at the fleet's state from its journal.
+fn demo_fleet(examples: &std::path::Path, out: &std::path::Path) -> bool {
+    println!(
+        "\n5. A fleet: three replicas of the web service with patch journals, clients spread\n   \
+         over all three; a fleet update (two-phase: all or none), an update that fails on\n   \
+         one replica only (rolled back everywhere), and a replica killed and restarted (it\n   \
+         replays its journal before its first instruction).\n"
+    );
+    let opts = espell_cli::experiment::fleet::Options {
+        instances: 3,
+        clients: 6,
+        every: std::time::Duration::from_millis(2000),
+        out: out.join("fleet"),
+        class_path: examples.join("webapp").display().to_string(),
+        app: "WebApp".into(),
+        scripts: examples.join("fleet"),
+        quiescence_timeout_ms: 2000,
+    };
+    match espell_cli::experiment::fleet::run(&opts) {
+        Ok(o) => {
+            print!("{}", o.report);
+            o.success
+        }
+        Err(e) => {
+            eprintln!("espell: demo: {e}");
+            false
+        }
+    }
+}
+
+/// Demo step 6: a million Points migrated from 2-D to 3-D, one object at a time through
+/// mirrors and in bulk (one heap pass), with the application paused.
+fn demo_scale(examples: &std::path::Path, out: &std::path::Path) -> bool {
+    println!(
+        "\n6. Updates at scale: a program holding a million Points takes a schema change\n   \
+         (2-D -> 3-D, every instance keeping its identity), per object and in bulk.\n"
+    );
+    let opts = espell_cli::experiment::pauses::PauseOptions {
+        runs: 1,
+        points: vec![1_000_000],
+        repo: examples.join(".."),
+        out: out.join("pauses"),
+    };
+    match espell_cli::experiment::pauses::run(&opts) {
+        Ok((_, report)) => {
+            print!("{report}");
+            true
+        }
+        Err(e) => {
+            eprintln!("espell: demo: {e}");
+            false
+        }
+    }
+}
+
 fn demo() -> ExitCode {
     let examples = testrunner::default_tests_dir().join("../../examples");
     println!("Espell demo\n===========\n\n1. The language (SOM, extended):\n");
@@ -1070,8 +1127,14 @@ fn demo() -> ExitCode {
         }
     }
     let _ = std::fs::remove_dir_all(&out);
-    println!("\nMore: README.md (updates, benchmarks), docs/chester.md, examples/updates/, `espell repl`.");
-    if chester_ok {
+    let fleet_ok = demo_fleet(&examples, &out);
+    let scale_ok = demo_scale(&examples, &out);
+    let _ = std::fs::remove_dir_all(&out);
+    println!(
+        "\nMore: README.md (updates, fleets, the dashboard, benchmarks), docs/chester.md,\n\
+         docs/mop.md, examples/updates/, examples/fleet/, `espell dashboard`, `espell repl`."
+    );
+    if chester_ok && fleet_ok && scale_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

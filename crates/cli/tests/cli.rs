@@ -468,3 +468,29 @@ fn a_field_declared_twice_or_inherited_again_is_a_compile_error() {
         stderr(&out)
     );
 }
+
+/// The README's first command: the whole demonstration runs from another directory and
+/// passes (the language, a live update, the web service under load, the in-place baseline,
+/// the fleet, the million-point migration).
+#[test]
+fn the_demo_runs_from_anywhere_and_passes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_espell"))
+        .arg("demo")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run espell demo");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    for step in [
+        "1. The language",
+        "2. A core-library update",
+        "3. A web service",
+        "4. The baseline",
+        "5. A fleet",
+        "6. Updates at scale",
+    ] {
+        assert!(text.contains(step), "{step} missing:\n{text}");
+    }
+    assert!(text.contains("fleet state: all 3 digests agree"), "{text}");
+    assert!(text.contains("the same in bulk, 1000000 points"), "{text}");
+}
