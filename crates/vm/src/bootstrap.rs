@@ -154,6 +154,7 @@ impl Interp {
             binops,
             at: space.symbol("at:"),
             at_put: space.symbol("at:put:"),
+            identical: space.symbol("=="),
         };
         for (s, name) in [
             (Special::DoesNotUnderstand, "doesNotUnderstand:arguments:"),

@@ -196,6 +196,8 @@ pub struct Selectors {
     pub at: Value,
     /// `at:put:` (fallback of `Op::AtPut`).
     pub at_put: Value,
+    /// `==` (what `Op::NotIdentical` checks the receiver's `~~` sends).
+    pub identical: Value,
 }
 
 /// An interpreter over one space: the space, the (single, for now) process's stacks, the
@@ -450,6 +452,34 @@ impl Interp {
             }
             None => self.does_not_understand(selector, argc),
         }
+    }
+
+    /// The method for `selector` in `class` (through the global lookup cache), recorded in
+    /// `cache`; `None` if the class does not understand it.
+    fn fill_cache(&mut self, class: Value, selector: Value, cache: &Cell<InlineCache>) -> Option<*const Method> {
+        let mv = self.space.lookup(class, selector)?;
+        let m = Rc::as_ptr(self.space.method_of(mv).expect("method dictionaries hold methods"));
+        let mut e = cache.get();
+        e.fill(class, self.space.epoch, m, mv);
+        cache.set(e);
+        Some(m)
+    }
+
+    /// `Op::NilCase` on an inline cache miss: looks the selector (from the instruction's
+    /// fallback) up in `class`, fills the cache and answers what the method's shape says.
+    #[cold]
+    fn nil_case_miss(
+        &mut self,
+        c: &Code,
+        at: usize,
+        class: Value,
+        cache: &Cell<InlineCache>,
+        mode: u8,
+    ) -> Option<Option<u8>> {
+        let fb = c.fallbacks.iter().find(|f| f.jump as usize == at)?;
+        let m = self.fill_cache(class, c.literals[fb.selector as usize], cache)?;
+        // SAFETY: the method was just found in a class of the space.
+        unsafe { (&(*m)).code.shape }.nil_case(mode)
     }
 
     /// Runs method `m` (object `mv`) on the receiver and arguments on the stack.
@@ -1126,6 +1156,32 @@ impl Interp {
                 }
             };
         }
+        // The real send of an inlined conditional (`Fallback` `$fb`) to receiver `$v`, taken
+        // off the stack already: its blocks become closures that see the frame's stack
+        // variables through a temporary environment (copied back by `CopyBack`).
+        macro_rules! fallback_send {
+            ($fb:expr, $v:expr) => {{
+                let (fb, v): (&crate::bytecode::Fallback, Value) = ($fb, $v);
+                let c = unsafe { &*code };
+                let f = *self.frames.last().expect("frame");
+                let mut outer = f.env;
+                if !fb.locals.is_empty() {
+                    let mut slots = Vec::with_capacity(fb.locals.len() + 1);
+                    slots.push(f.env);
+                    slots.extend(fb.locals.iter().map(|&l| local!(l)));
+                    outer = self.space.new_array(slots);
+                    push!(outer);
+                }
+                push!(v);
+                for &b in fb.blocks.iter() {
+                    let closure = self.new_block_in(&c.blocks[b as usize], &f, receiver!(), outer);
+                    push!(closure);
+                }
+                pc = fb.resume as usize;
+                let sel = c.literals[fb.selector as usize];
+                call!(self.send(sel, fb.blocks.len(), None, None));
+            }};
+        }
         // A comparison's Boolean `r`, computed inline: when the instruction at `next` is a
         // conditional jump (the usual case: `ifTrue:`, `whileTrue:`, `and:`), take it or fall
         // past it without materializing the Boolean; otherwise push it and go on at `next`.
@@ -1433,9 +1489,14 @@ impl Interp {
                                     continue;
                                 }
                             } else if let Some(Trivial::Constant(v)) = mc.trivial {
-                                unsafe {
-                                    sp = sp.sub(argc as usize);
-                                    sp.sub(1).write(v);
+                                // `isNil`, `notNil` and other constant Booleans branch directly.
+                                unsafe { sp = sp.sub(argc as usize + 1) };
+                                if v == self.space.special(Special::True) {
+                                    branch!(true, pc);
+                                } else if v == self.space.special(Special::False) {
+                                    branch!(false, pc);
+                                } else {
+                                    push!(v);
                                 }
                                 continue;
                             } else if let Some(t) = mc.trivial {
@@ -1624,23 +1685,7 @@ impl Interp {
                         }
                     } else if let Some(fb) = c.fallbacks.iter().find(|f| f.jump as usize == pc - 1) {
                         // Not a Boolean: the ordinary send, with real blocks (SOM semantics).
-                        let f = *self.frames.last().expect("frame");
-                        let mut outer = f.env;
-                        if !fb.locals.is_empty() {
-                            let mut slots = Vec::with_capacity(fb.locals.len() + 1);
-                            slots.push(f.env);
-                            slots.extend(fb.locals.iter().map(|&l| local!(l)));
-                            outer = self.space.new_array(slots);
-                            push!(outer);
-                        }
-                        push!(v);
-                        for &b in fb.blocks.iter() {
-                            let closure = self.new_block_in(&c.blocks[b as usize], &f, receiver!(), outer);
-                            push!(closure);
-                        }
-                        pc = fb.resume as usize;
-                        let sel = c.literals[fb.selector as usize];
-                        call!(self.send(sel, fb.blocks.len(), None, None));
+                        fallback_send!(fb, v);
                     } else {
                         // Not a Boolean in a loop condition: ask it (`mustBeBoolean`) and
                         // retry the jump with the answer; a second non-Boolean answer at the
@@ -1657,6 +1702,86 @@ impl Interp {
                         pc -= 1;
                         let sel = self.space.special(Special::MustBeBoolean);
                         call!(self.send(sel, 0, None, None));
+                    }
+                }
+                Op::NilCase(mode, k, target) => {
+                    // ADR 0011: the method the receiver's class answers decides.
+                    let v = top!();
+                    let class = self.space.class_of(v);
+                    let cache = &c.caches[k as usize];
+                    let which = match cache.get().lookup(class, self.space.epoch) {
+                        // SAFETY: the cache entry is valid for this epoch; a class holds it.
+                        Some((m, _)) => unsafe { (&(*m)).code.shape }.nil_case(mode),
+                        None => self.nil_case_miss(c, pc - 1, class, cache, mode),
+                    };
+                    let two = mode & crate::bytecode::NIL_CASE_TWO != 0;
+                    match which {
+                        Some(None) if !two => pc = target as usize,
+                        Some(Some(0)) => {}
+                        Some(Some(1)) if two => pc = target as usize,
+                        _ => {
+                            let fb = c
+                                .fallbacks
+                                .iter()
+                                .find(|f| f.jump as usize == pc - 1)
+                                .expect("the compiler records a fallback for every NilCase");
+                            let v = pop!();
+                            fallback_send!(fb, v);
+                        }
+                    }
+                }
+                Op::Identical { sel, cache } => {
+                    let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    let cache = &c.caches[cache as usize];
+                    match cache.get().lookup(self.space.class_of(a), self.space.epoch) {
+                        // SAFETY: the cache entry is valid for this epoch; a class holds it.
+                        Some((m, _)) if unsafe { (*m).fast } == FastPrim::Identity => {
+                            let r = a == b || crate::primitives::identical(self, a, b);
+                            unsafe { sp = sp.sub(2) };
+                            branch!(r, pc);
+                        }
+                        _ => call!(self.send(c.literals[sel as usize], 1, Some(cache), None)),
+                    }
+                }
+                Op::NotIdentical { sel, cache } => {
+                    let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    let class = self.space.class_of(a);
+                    let epoch = self.space.epoch;
+                    let (outer, inner) = (&c.caches[cache as usize], &c.caches[cache as usize + 1]);
+                    let fast = match (outer.get().lookup(class, epoch), inner.get().lookup(class, epoch)) {
+                        // SAFETY: cache entries are valid for this epoch; classes hold them.
+                        (Some((m, _)), Some((e, _))) => unsafe {
+                            (&(*m)).code.shape == crate::bytecode::Shape::NotIdentical
+                                && (*e).fast == FastPrim::Identity
+                        },
+                        _ => {
+                            let eq = self.sel.identical;
+                            self.fill_cache(class, eq, inner);
+                            false
+                        }
+                    };
+                    if fast {
+                        let r = a == b || crate::primitives::identical(self, a, b);
+                        unsafe { sp = sp.sub(2) };
+                        branch!(!r, pc);
+                    } else {
+                        call!(self.send(c.literals[sel as usize], 1, Some(outer), None));
+                    }
+                }
+                Op::BoolAnd { sel, cache } | Op::BoolOr { sel, cache } => {
+                    // Booleans keep their meaning (as for inlined `ifTrue:` and `and: [...]`).
+                    let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    let (t, f) = (self.space.special(Special::True), self.space.special(Special::False));
+                    if (a == t || a == f) && (b == t || b == f) {
+                        let r = if matches!(op, Op::BoolAnd { .. }) {
+                            a == t && b == t
+                        } else {
+                            a == t || b == t
+                        };
+                        unsafe { sp = sp.sub(2) };
+                        branch!(r, pc);
+                    } else {
+                        call!(self.send(c.literals[sel as usize], 1, Some(&c.caches[cache as usize]), None));
                     }
                 }
                 Op::CopyBack(k) => {
