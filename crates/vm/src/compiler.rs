@@ -121,8 +121,8 @@ fn inline_kind(recv: &Expr, msg: &Message) -> Option<Inline> {
         "ifFalse:" if block_arity(&a[0], 0) => Inline::IfFalse,
         "ifTrue:ifFalse:" if block_arity(&a[0], 0) && block_arity(&a[1], 0) => Inline::IfTrueIfFalse,
         "ifFalse:ifTrue:" if block_arity(&a[0], 0) && block_arity(&a[1], 0) => Inline::IfFalseIfTrue,
-        "and:" if block_arity(&a[0], 0) => Inline::And,
-        "or:" if block_arity(&a[0], 0) => Inline::Or,
+        "and:" | "&&" if block_arity(&a[0], 0) => Inline::And,
+        "or:" | "||" if block_arity(&a[0], 0) => Inline::Or,
         "whileTrue:" if block_arity(recv, 0) && block_arity(&a[0], 0) => Inline::WhileTrue,
         "whileFalse:" if block_arity(recv, 0) && block_arity(&a[0], 0) => Inline::WhileFalse,
         "whileTrue" if block_arity(recv, 0) => Inline::WhileTrue,
@@ -871,8 +871,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             let kind = match msg.selector.as_str() {
                 "==" => Some(0),
                 "~~" => Some(1),
-                "and:" | "&" => Some(2),
-                "or:" | "|" => Some(3),
+                "and:" | "&" | "&&" => Some(2),
+                "or:" | "|" | "||" => Some(3),
                 _ => None,
             };
             if let Some(kind) = kind {

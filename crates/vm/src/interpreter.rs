@@ -33,7 +33,13 @@ const STACK_SLACK: usize = 16;
 #[inline(always)]
 fn float_pair(a: Value, b: Value) -> Option<(f64, f64)> {
     if !a.is_double() {
-        return None;
+        // A SmallInteger receiver with a Double argument (`i * 0.5`): the Integer
+        // primitives answer the Double of the converted receiver, which `as f64` gives
+        // exactly while the integer is below 2^53.
+        return match (a.as_small(), b.is_double()) {
+            (Some(x), true) if x.unsigned_abs() < 1 << 53 => Some((x as f64, b.double_unchecked())),
+            _ => None,
+        };
     }
     let y = if b.is_double() {
         b.double_unchecked()
