@@ -123,6 +123,10 @@ pub enum Op {
     /// `cache`) and the identity primitive for `==` (cache `cache + 1`), compare without a
     /// send; otherwise send literal `sel`.
     NotIdentical { sel: u16, cache: u16 },
+    /// `/` or `//`: when the receiver is an immediate Double whose class answers the Double
+    /// division primitive through `cache` and the argument a SmallInteger or immediate
+    /// Double, divide without a send; otherwise send literal `sel`.
+    Divide { sel: u16, cache: u16 },
     /// `and:`/`&` with an argument that is not a literal block: two Booleans give their
     /// conjunction without a send; anything else sends literal `sel` through `cache`.
     BoolAnd { sel: u16, cache: u16 },
@@ -599,6 +603,8 @@ pub enum FastPrim {
     BlockValue,
     /// `Object>>==`, the identity primitive.
     Identity,
+    /// `Double>>/` and `Double>>//`.
+    DoubleDiv,
 }
 
 impl FastPrim {
@@ -608,6 +614,7 @@ impl FastPrim {
             ("Array", "at:") => FastPrim::ArrayAt,
             ("Array", "at:put:") => FastPrim::ArrayAtPut,
             ("Object", "==") => FastPrim::Identity,
+            ("Double", "/" | "//") => FastPrim::DoubleDiv,
             (
                 "Block" | "Block1" | "Block2" | "Block3" | "Block4",
                 "value" | "value:" | "value:with:" | "value:with:with:",

@@ -873,6 +873,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                 "~~" => Some(1),
                 "and:" | "&" | "&&" => Some(2),
                 "or:" | "|" | "||" => Some(3),
+                "/" | "//" => Some(4),
                 _ => None,
             };
             if let Some(kind) = kind {
@@ -886,6 +887,7 @@ impl<'a, 'b> Gen<'a, 'b> {
                         Op::NotIdentical { sel, cache }
                     }
                     2 => Op::BoolAnd { sel, cache },
+                    4 => Op::Divide { sel, cache },
                     _ => Op::BoolOr { sel, cache },
                 };
                 self.emit(op);

@@ -1774,6 +1774,30 @@ impl Interp {
                         call!(self.send(c.literals[sel as usize], 1, Some(outer), None));
                     }
                 }
+                Op::Divide { sel, cache } => {
+                    let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    let cache = &c.caches[cache as usize];
+                    let y = if b.is_double() {
+                        Some(b.double_unchecked())
+                    } else {
+                        b.as_small().map(|i| i as f64)
+                    };
+                    match (
+                        a.is_double(),
+                        y,
+                        cache.get().lookup(self.space.class_of(a), self.space.epoch),
+                    ) {
+                        // SAFETY: the cache entry is valid for this epoch; a class holds it.
+                        (true, Some(y), Some((m, _))) if unsafe { (*m).fast } == FastPrim::DoubleDiv => {
+                            let r = self.space.new_double(a.double_unchecked() / y);
+                            unsafe {
+                                sp = sp.sub(1);
+                                sp.sub(1).write(r);
+                            }
+                        }
+                        _ => call!(self.send(c.literals[sel as usize], 1, Some(cache), None)),
+                    }
+                }
                 Op::BoolAnd { sel, cache } | Op::BoolOr { sel, cache } => {
                     // Booleans keep their meaning (as for inlined `ifTrue:` and `and: [...]`).
                     let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
