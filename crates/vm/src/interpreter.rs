@@ -1802,7 +1802,13 @@ impl Interp {
                     // Booleans keep their meaning (as for inlined `ifTrue:` and `and: [...]`).
                     let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                     let (t, f) = (self.space.special(Special::True), self.space.special(Special::False));
-                    if (a == t || a == f) && (b == t || b == f) {
+                    // Only where the receiver's class has the method (the cache is filled by
+                    // the real send, so a class without `|` keeps its doesNotUnderstand:).
+                    let cached = || {
+                        let class = self.space.class_of(a);
+                        c.caches[cache as usize].get().lookup(class, self.space.epoch).is_some()
+                    };
+                    if (a == t || a == f) && (b == t || b == f) && cached() {
                         let r = if matches!(op, Op::BoolAnd { .. }) {
                             a == t && b == t
                         } else {
