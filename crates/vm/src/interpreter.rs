@@ -1477,9 +1477,9 @@ impl Interp {
                 }
                 Op::Dup => push!(top!()),
                 Op::Send { sel, argc, cache } => {
-                    safepoint!(1);
                     // A frameless (trivial) method found through a warm inline cache runs
-                    // right here, without leaving the loop.
+                    // right here, without leaving the loop. It neither allocates nor makes
+                    // a frame, so only the paths that do (below) are safe points.
                     let rcv = unsafe { sp.sub(argc as usize + 1).read() };
                     let hit = c.caches[cache as usize]
                         .get()
@@ -1519,6 +1519,7 @@ impl Interp {
                                 // `send`, `invoke` and `activate` do for it, minus the checks
                                 // already made). Anything unusual takes the general path.
                                 let nil = self.space.nil();
+                                safepoint!(1);
                                 enter_frame!(mc, argc, method_value, nil, rcv, nil, None);
                             }
                         } else if m.fast == FastPrim::BlockValue && rcv.is_object() {
@@ -1529,11 +1530,13 @@ impl Interp {
                                 // SAFETY: the closure (on the stack) keeps its code alive.
                                 let bc = unsafe { &*bc };
                                 if bc.num_args == argc as u16 && bc.env_size == 0 {
+                                    safepoint!(1);
                                     enter_frame!(bc, argc, method, rcv, receiver, outer, Some(home));
                                 }
                             }
                         }
                     }
+                    safepoint!(1);
                     // A primitive (or anything else) the cache found is invoked directly.
                     call!(match hit {
                         Some((m, method_value)) => self.invoke(unsafe { &*m }, method_value, argc as usize),
