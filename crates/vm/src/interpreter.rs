@@ -460,6 +460,29 @@ impl Interp {
         }
     }
 
+    /// The global lookup cache's entry for `class` and `selector` in this epoch, if any;
+    /// recorded in the send site's inline cache `cache` too while that has a free entry (a
+    /// megamorphic site keeps its two entries and probes here each time).
+    #[inline]
+    fn probe_lookup_cache(
+        &self,
+        class: Value,
+        selector: Value,
+        cache: &Cell<InlineCache>,
+    ) -> Option<(*const Method, Value)> {
+        let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 2) as usize & (LOOKUP_CACHE_SIZE - 1);
+        let entry = &self.lookup_cache[slot];
+        if entry.class != class || entry.selector != selector || entry.epoch != self.space.epoch {
+            return None;
+        }
+        let mut e = cache.get();
+        if e.epoch != self.space.epoch || e.class2 == Value::small(0) {
+            e.fill(class, self.space.epoch, entry.method, entry.method_value);
+            cache.set(e);
+        }
+        Some((entry.method, entry.method_value))
+    }
+
     /// The method for `selector` in `class` (through the global lookup cache), recorded in
     /// `cache`; `None` if the class does not understand it.
     fn fill_cache(&mut self, class: Value, selector: Value, cache: &Cell<InlineCache>) -> Option<*const Method> {
@@ -1481,9 +1504,12 @@ impl Interp {
                     // right here, without leaving the loop. It neither allocates nor makes
                     // a frame, so only the paths that do (below) are safe points.
                     let rcv = unsafe { sp.sub(argc as usize + 1).read() };
-                    let hit = c.caches[cache as usize]
-                        .get()
-                        .lookup(self.space.class_of(rcv), self.space.epoch);
+                    let class = self.space.class_of(rcv);
+                    let mut hit = c.caches[cache as usize].get().lookup(class, self.space.epoch);
+                    if hit.is_none() {
+                        // A site past its two entries (or cold): the global lookup cache.
+                        hit = self.probe_lookup_cache(class, c.literals[sel as usize], &c.caches[cache as usize]);
+                    }
                     if let Some((m, method_value)) = hit {
                         let m = unsafe { &*m };
                         if m.primitive.is_none() {
