@@ -155,6 +155,7 @@ impl Interp {
             binops,
             at: space.symbol("at:"),
             at_put: space.symbol("at:put:"),
+            identical: space.symbol("=="),
         };
         for (s, name) in [
             (Special::DoesNotUnderstand, "doesNotUnderstand:arguments:"),

@@ -108,6 +108,30 @@ pub enum Op {
     /// environment below it, copy the environment back into the fallback's stack slots,
     /// push the answer and continue at the fallback's `end`.
     CopyBack(u16),
+    /// Inlined `ifNil:`, `ifNotNil:`, `ifNil:ifNotNil:` or `ifNotNil:ifNil:` (ADR 0011): the
+    /// receiver is on top. The method its class answers for the selector (found through
+    /// inline cache `cache`) decides, by its `Shape`: `^self` leaves the receiver as the
+    /// value and jumps to `target` (one-block forms); running argument block 0 falls through;
+    /// running argument block 1 jumps to `target` (two-block forms). Any other method gets
+    /// the real send through the code unit's `Fallback` for this instruction. `mode` is a
+    /// set of `NIL_CASE_*` bits.
+    NilCase(u8, u16, u32),
+    /// Inlined `==` (ADR 0011): when the receiver's class answers the identity primitive
+    /// through inline cache `cache`, compare without a send; otherwise send literal `sel`.
+    Identical { sel: u16, cache: u16 },
+    /// Inlined `~~`: when the receiver's class answers a `^ (self == x) not` method (cache
+    /// `cache`) and the identity primitive for `==` (cache `cache + 1`), compare without a
+    /// send; otherwise send literal `sel`.
+    NotIdentical { sel: u16, cache: u16 },
+    /// `/` or `//`: when the receiver is an immediate Double whose class answers the Double
+    /// division primitive through `cache` and the argument a SmallInteger or immediate
+    /// Double, divide without a send; otherwise send literal `sel`.
+    Divide { sel: u16, cache: u16 },
+    /// `and:`/`&` with an argument that is not a literal block: two Booleans give their
+    /// conjunction without a send; anything else sends literal `sel` through `cache`.
+    BoolAnd { sel: u16, cache: u16 },
+    /// `or:`/`|` with an argument that is not a literal block (see `BoolAnd`).
+    BoolOr { sel: u16, cache: u16 },
     /// Return the top from the current frame to its caller.
     ReturnTop,
     /// Return the receiver.
@@ -343,6 +367,49 @@ pub fn fuse(ops: &mut [Op]) {
     }
 }
 
+/// `Op::NilCase` mode bit: the send has two block arguments.
+pub const NIL_CASE_TWO: u8 = 1;
+/// `Op::NilCase` mode bit: argument block 0 takes one parameter (the receiver).
+pub const NIL_CASE_ARG0_ONE: u8 = 2;
+/// `Op::NilCase` mode bit: argument block 1 takes one parameter (the receiver).
+pub const NIL_CASE_ARG1_ONE: u8 = 4;
+
+/// What a method does, for the inlined sends that ask the receiver's own method (ADR
+/// 0011). Recognized from the compiled code, so a method an update installs is judged by
+/// what it does, not by where it came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Anything else.
+    Other,
+    /// `^ self`.
+    ReturnSelf,
+    /// `^ argN value`.
+    Value(u8),
+    /// `^ argN value: self`.
+    ValueSelf(u8),
+    /// `^ argN cull: self`.
+    CullSelf(u8),
+    /// `^ (self == arg) not`.
+    NotIdentical,
+}
+
+impl Shape {
+    /// Which argument block an inlined `NilCase` runs for a method of this shape when the
+    /// blocks take the parameters `mode` says: `Some(None)` = none (the answer is the
+    /// receiver), `Some(Some(k))` = block `k`, `None` = not inlinable (real send).
+    #[inline(always)]
+    pub fn nil_case(self, mode: u8) -> Option<Option<u8>> {
+        let one = |k: u8| mode & if k == 0 { NIL_CASE_ARG0_ONE } else { NIL_CASE_ARG1_ONE } != 0;
+        match self {
+            Shape::ReturnSelf => Some(None),
+            Shape::Value(k) if !one(k) => Some(Some(k)),
+            Shape::ValueSelf(k) if one(k) => Some(Some(k)),
+            Shape::CullSelf(k) => Some(Some(k)),
+            _ => None,
+        }
+    }
+}
+
 /// Length of the generic test a `ForTestBy` skips.
 pub const FOR_BY_TEST_LEN: usize = 12;
 
@@ -489,6 +556,8 @@ pub struct Code {
     pub fallbacks: Box<[Fallback]>,
     /// Set for methods that run without a frame.
     pub trivial: Option<Trivial>,
+    /// What the method does, for inlined sends that consult it (ADR 0011).
+    pub shape: Shape,
 }
 
 impl Code {
@@ -516,6 +585,7 @@ impl Code {
             lines: Box::new([]),
             fallbacks: Box::new([]),
             trivial: None,
+            shape: Shape::Other,
         }
     }
 }
@@ -531,6 +601,10 @@ pub enum FastPrim {
     ArrayAtPut,
     /// `value`, `value:`, `value:with:` and `value:with:with:` of the Block classes.
     BlockValue,
+    /// `Object>>==`, the identity primitive.
+    Identity,
+    /// `Double>>/` and `Double>>//`.
+    DoubleDiv,
 }
 
 impl FastPrim {
@@ -539,6 +613,8 @@ impl FastPrim {
         match (class_name, selector) {
             ("Array", "at:") => FastPrim::ArrayAt,
             ("Array", "at:put:") => FastPrim::ArrayAtPut,
+            ("Object", "==") => FastPrim::Identity,
+            ("Double", "/" | "//") => FastPrim::DoubleDiv,
             (
                 "Block" | "Block1" | "Block2" | "Block3" | "Block4",
                 "value" | "value:" | "value:with:" | "value:with:with:",

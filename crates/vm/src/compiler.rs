@@ -5,10 +5,13 @@
 //! heap environment; the second emits code. Variables and functions are numbered in visiting
 //! order, so the passes agree without sharing pointers into the tree.
 //!
-//! `ifTrue:` and friends, `and:`/`or:`, `whileTrue:`/`whileFalse:`, `to:do:` and
-//! `to:by:do:` are inlined when their block arguments are literal blocks of the right arity.
+//! `ifTrue:` and friends, `and:`/`or:`, `whileTrue:`/`whileFalse:` (and `whileTrue`/
+//! `whileFalse`), `to:do:`, `to:by:do:`, `downTo:do:` and `timesRepeat:` are inlined when
+//! their block arguments are literal blocks of the right arity. `ifNil:` and its three
+//! relatives are inlined too, guarded by the method the receiver's class answers (ADR 0011);
+//! `==`, `~~`, and `and:`/`or:`/`&`/`|` with other arguments get instructions without a send.
 
-use crate::bytecode::{Code, Fallback, InlineCache, Method, Op, Trivial};
+use crate::bytecode::{Code, Fallback, InlineCache, Method, Op, Shape, Trivial};
 use crate::object::Body;
 use crate::space::{Space, Special};
 use crate::value::Value;
@@ -96,10 +99,18 @@ enum Inline {
     ToDo,
     ToByDo,
     DownToDo,
+    TimesRepeat,
+    /// `ifNil:`/`ifNotNil:` (false) or their two-block forms (true).
+    NilCase(bool),
 }
 
 fn block_arity(e: &Expr, n: usize) -> bool {
     matches!(&e.kind, ExprKind::Block(b) if b.params.len() == n)
+}
+
+/// A literal block of no or one parameter (the arguments of an inlined `ifNil:` family send).
+fn nil_case_block(e: &Expr) -> bool {
+    block_arity(e, 0) || block_arity(e, 1)
 }
 
 /// Decides whether a send is inlined (both passes call this).
@@ -110,10 +121,17 @@ fn inline_kind(recv: &Expr, msg: &Message) -> Option<Inline> {
         "ifFalse:" if block_arity(&a[0], 0) => Inline::IfFalse,
         "ifTrue:ifFalse:" if block_arity(&a[0], 0) && block_arity(&a[1], 0) => Inline::IfTrueIfFalse,
         "ifFalse:ifTrue:" if block_arity(&a[0], 0) && block_arity(&a[1], 0) => Inline::IfFalseIfTrue,
-        "and:" if block_arity(&a[0], 0) => Inline::And,
-        "or:" if block_arity(&a[0], 0) => Inline::Or,
+        "and:" | "&&" if block_arity(&a[0], 0) => Inline::And,
+        "or:" | "||" if block_arity(&a[0], 0) => Inline::Or,
         "whileTrue:" if block_arity(recv, 0) && block_arity(&a[0], 0) => Inline::WhileTrue,
         "whileFalse:" if block_arity(recv, 0) && block_arity(&a[0], 0) => Inline::WhileFalse,
+        "whileTrue" if block_arity(recv, 0) => Inline::WhileTrue,
+        "whileFalse" if block_arity(recv, 0) => Inline::WhileFalse,
+        "timesRepeat:" if block_arity(&a[0], 0) => Inline::TimesRepeat,
+        "ifNil:" | "ifNotNil:" if nil_case_block(&a[0]) => Inline::NilCase(false),
+        "ifNil:ifNotNil:" | "ifNotNil:ifNil:" if nil_case_block(&a[0]) && nil_case_block(&a[1]) => {
+            Inline::NilCase(true)
+        }
         "to:do:" if block_arity(&a[1], 1) => Inline::ToDo,
         "to:by:do:" if block_arity(&a[2], 1) && int_literal(&a[1]) != Some(0) => Inline::ToByDo,
         "downTo:do:" if block_arity(&a[1], 1) => Inline::DownToDo,
@@ -225,9 +243,11 @@ impl Analysis {
             ExprKind::Send(recv, msg) => match inline_kind(recv, msg) {
                 Some(Inline::WhileTrue | Inline::WhileFalse) => {
                     self.inline_block(block_of(recv));
-                    self.inline_block(block_of(&msg.args[0]));
+                    for a in &msg.args {
+                        self.inline_block(block_of(a));
+                    }
                 }
-                Some(Inline::ToDo | Inline::ToByDo | Inline::DownToDo) => {
+                Some(Inline::ToDo | Inline::ToByDo | Inline::DownToDo | Inline::TimesRepeat) => {
                     self.expr(recv);
                     for a in &msg.args[..msg.args.len() - 1] {
                         self.expr(a);
@@ -499,6 +519,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             lines: f.lines.into_boxed_slice(),
             fallbacks: f.fallbacks.into_boxed_slice(),
             trivial: None,
+            shape: Shape::Other,
         }
     }
 
@@ -850,6 +871,33 @@ impl<'a, 'b> Gen<'a, 'b> {
                 return Ok(());
             }
         }
+        if !is_super && msg.args.len() == 1 {
+            let kind = match msg.selector.as_str() {
+                "==" => Some(0),
+                "~~" => Some(1),
+                "and:" | "&" | "&&" => Some(2),
+                "or:" | "|" | "||" => Some(3),
+                "/" | "//" => Some(4),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                let sym = self.space.symbol(&msg.selector);
+                let sel = self.literal(sym, msg.span)?;
+                let op = match kind {
+                    0 => Op::Identical { sel, cache },
+                    1 => {
+                        // A second cache, for the `==` that `~~` is checked to send.
+                        self.cache(msg.span)?;
+                        Op::NotIdentical { sel, cache }
+                    }
+                    2 => Op::BoolAnd { sel, cache },
+                    4 => Op::Divide { sel, cache },
+                    _ => Op::BoolOr { sel, cache },
+                };
+                self.emit(op);
+                return Ok(());
+            }
+        }
         if msg.args.len() > 255 {
             return Err(self.error(msg.span, "too many arguments (limit 255)".into()));
         }
@@ -911,7 +959,9 @@ impl<'a, 'b> Gen<'a, 'b> {
                 } else {
                     Op::JumpIfTrue(0)
                 });
-                self.inline_block(arg(0), span, None, false)?;
+                if !msg.args.is_empty() {
+                    self.inline_block(arg(0), span, None, false)?;
+                }
                 self.emit(Op::JumpBack(top));
                 let t = self.here();
                 self.patch(exit, t);
@@ -920,7 +970,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             Inline::ToByDo if int_literal(&msg.args[1]).is_none() => {
                 self.dynamic_step_loop(recv, msg, span)?;
             }
-            Inline::ToDo | Inline::ToByDo | Inline::DownToDo => {
+            Inline::NilCase(two) => self.nil_case(recv, msg, two)?,
+            Inline::ToDo | Inline::ToByDo | Inline::DownToDo | Inline::TimesRepeat => {
                 let step = match kind {
                     Inline::ToByDo => int_literal(&msg.args[1]).unwrap_or(1),
                     Inline::DownToDo => -1,
@@ -930,9 +981,16 @@ impl<'a, 'b> Gen<'a, 'b> {
                 // Hidden counter and limit live in fresh stack slots of this frame.
                 let counter = self.hidden_slot(span)?;
                 let limit = self.hidden_slot(span)?;
-                self.expr(recv)?;
-                self.emit(Op::StoreLocal(counter));
-                self.expr(&msg.args[0])?;
+                if kind == Inline::TimesRepeat {
+                    // `n timesRepeat: [...]` counts from 1 to n, like `1 to: n do: [...]`.
+                    self.emit(Op::PushInt(1));
+                    self.emit(Op::StoreLocal(counter));
+                    self.expr(recv)?;
+                } else {
+                    self.expr(recv)?;
+                    self.emit(Op::StoreLocal(counter));
+                    self.expr(&msg.args[0])?;
+                }
                 self.emit(Op::PopLocal(limit));
                 let top = self.here();
                 // Fast path for SmallIntegers; otherwise it falls into the generic test.
@@ -961,6 +1019,57 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
         }
         Ok(())
+    }
+
+    /// `ifNil:`, `ifNotNil:`, `ifNil:ifNotNil:` or `ifNotNil:ifNil:` with literal blocks
+    /// (ADR 0011): `NilCase` asks the method the receiver's class answers which block (or
+    /// none) runs; a block's parameter is the receiver. Anything the instruction cannot
+    /// decide becomes the real send with real blocks (the code unit's `Fallback`).
+    fn nil_case(&mut self, recv: &Expr, msg: &Message, two: bool) -> CResult<()> {
+        use crate::bytecode::{NIL_CASE_ARG0_ONE, NIL_CASE_ARG1_ONE, NIL_CASE_TWO};
+        let span = msg.span;
+        let Some(fallback) = self.fallback_blocks(&msg.args)? else {
+            return Err(self.error(span, "too many blocks in one method".into()));
+        };
+        let mut mode = if two { NIL_CASE_TWO } else { 0 };
+        if block_of(&msg.args[0]).params.len() == 1 {
+            mode |= NIL_CASE_ARG0_ONE;
+        }
+        if two && block_of(&msg.args[1]).params.len() == 1 {
+            mode |= NIL_CASE_ARG1_ONE;
+        }
+        self.expr(recv)?;
+        self.set_line(span);
+        let cache = self.cache(span)?;
+        let at = self.emit(Op::NilCase(mode, cache, 0));
+        self.nil_case_block(block_of(&msg.args[0]), span)?;
+        let end = if two {
+            let jump = self.emit(Op::Jump(0));
+            let second = self.here();
+            self.f().ops[at] = Op::NilCase(mode, cache, second);
+            self.nil_case_block(block_of(&msg.args[1]), span)?;
+            let end = self.here();
+            self.patch(jump, end);
+            end
+        } else {
+            let end = self.here();
+            self.f().ops[at] = Op::NilCase(mode, cache, end);
+            end
+        };
+        self.record_fallback(at, &msg.selector, Some(fallback), end, span)
+    }
+
+    /// A block of an inlined `ifNil:` family send, entered with the receiver on the stack:
+    /// its parameter (if any) takes the receiver; its value is left on the stack.
+    fn nil_case_block(&mut self, b: &Block, span: Span) -> CResult<()> {
+        if b.params.is_empty() {
+            self.emit(Op::Pop);
+            self.inline_block(b, span, None, true)
+        } else {
+            let slot = self.hidden_slot(span)?;
+            self.emit(Op::PopLocal(slot));
+            self.inline_block(b, span, Some(slot), true)
+        }
     }
 
     /// `to:by:do:` whose step is not a literal: the step is evaluated once into a hidden
@@ -1152,7 +1261,34 @@ pub fn compile_code(
     }
     let mut code = gen.function(params, body, false, span)?;
     code.trivial = trivial_shape(&code, gen.space);
+    code.shape = method_shape(&code, gen.space);
     Ok(code)
+}
+
+/// Recognizes what a method does, for the inlined sends that consult it (ADR 0011).
+fn method_shape(code: &Code, space: &mut Space) -> Shape {
+    if code.env_size != 0 || code.num_temps != 0 {
+        return Shape::Other;
+    }
+    let is = |space: &mut Space, lit: u16, name: &str| code.literals.get(lit as usize) == Some(&space.symbol(name));
+    let arg = |k: u16| (k < code.num_args).then_some(k as u8);
+    match *code.ops {
+        [Op::ReturnSelf] => Shape::ReturnSelf,
+        [Op::PushLocal(k), Op::Send { sel, argc: 0, .. }, Op::ReturnTop] if is(space, sel, "value") => {
+            arg(k).map_or(Shape::Other, Shape::Value)
+        }
+        [Op::PushLocal(k), Op::PushSelf, Op::Send { sel, argc: 1, .. }, Op::ReturnTop] => match arg(k) {
+            Some(k) if is(space, sel, "value:") => Shape::ValueSelf(k),
+            Some(k) if is(space, sel, "cull:") => Shape::CullSelf(k),
+            _ => Shape::Other,
+        },
+        [Op::PushSelf, Op::PushLocal(0), Op::Identical { .. }, Op::Send { sel, argc: 0, .. }, Op::ReturnTop]
+            if code.num_args == 1 && is(space, sel, "not") =>
+        {
+            Shape::NotIdentical
+        }
+        _ => Shape::Other,
+    }
 }
 
 /// Recognizes methods that can run without a frame.

@@ -33,7 +33,13 @@ const STACK_SLACK: usize = 16;
 #[inline(always)]
 fn float_pair(a: Value, b: Value) -> Option<(f64, f64)> {
     if !a.is_double() {
-        return None;
+        // A SmallInteger receiver with a Double argument (`i * 0.5`): the Integer
+        // primitives answer the Double of the converted receiver, which `as f64` gives
+        // exactly while the integer is below 2^53.
+        return match (a.as_small(), b.is_double()) {
+            (Some(x), true) if x.unsigned_abs() < 1 << 53 => Some((x as f64, b.double_unchecked())),
+            _ => None,
+        };
     }
     let y = if b.is_double() {
         b.double_unchecked()
@@ -196,6 +202,8 @@ pub struct Selectors {
     pub at: Value,
     /// `at:put:` (fallback of `Op::AtPut`).
     pub at_put: Value,
+    /// `==` (what `Op::NotIdentical` checks the receiver's `~~` sends).
+    pub identical: Value,
 }
 
 /// An interpreter over one space: the space, the (single, for now) process's stacks, the
@@ -450,6 +458,57 @@ impl Interp {
             }
             None => self.does_not_understand(selector, argc),
         }
+    }
+
+    /// The global lookup cache's entry for `class` and `selector` in this epoch, if any;
+    /// recorded in the send site's inline cache `cache` too while that has a free entry (a
+    /// megamorphic site keeps its two entries and probes here each time).
+    #[inline]
+    fn probe_lookup_cache(
+        &self,
+        class: Value,
+        selector: Value,
+        cache: &Cell<InlineCache>,
+    ) -> Option<(*const Method, Value)> {
+        let slot = ((class.raw() ^ selector.raw().rotate_left(7)) >> 2) as usize & (LOOKUP_CACHE_SIZE - 1);
+        let entry = &self.lookup_cache[slot];
+        if entry.class != class || entry.selector != selector || entry.epoch != self.space.epoch {
+            return None;
+        }
+        let mut e = cache.get();
+        if e.epoch != self.space.epoch || e.class2 == Value::small(0) {
+            e.fill(class, self.space.epoch, entry.method, entry.method_value);
+            cache.set(e);
+        }
+        Some((entry.method, entry.method_value))
+    }
+
+    /// The method for `selector` in `class` (through the global lookup cache), recorded in
+    /// `cache`; `None` if the class does not understand it.
+    fn fill_cache(&mut self, class: Value, selector: Value, cache: &Cell<InlineCache>) -> Option<*const Method> {
+        let mv = self.space.lookup(class, selector)?;
+        let m = Rc::as_ptr(self.space.method_of(mv).expect("method dictionaries hold methods"));
+        let mut e = cache.get();
+        e.fill(class, self.space.epoch, m, mv);
+        cache.set(e);
+        Some(m)
+    }
+
+    /// `Op::NilCase` on an inline cache miss: looks the selector (from the instruction's
+    /// fallback) up in `class`, fills the cache and answers what the method's shape says.
+    #[cold]
+    fn nil_case_miss(
+        &mut self,
+        c: &Code,
+        at: usize,
+        class: Value,
+        cache: &Cell<InlineCache>,
+        mode: u8,
+    ) -> Option<Option<u8>> {
+        let fb = c.fallbacks.iter().find(|f| f.jump as usize == at)?;
+        let m = self.fill_cache(class, c.literals[fb.selector as usize], cache)?;
+        // SAFETY: the method was just found in a class of the space.
+        unsafe { (&(*m)).code.shape }.nil_case(mode)
     }
 
     /// Runs method `m` (object `mv`) on the receiver and arguments on the stack.
@@ -1129,6 +1188,32 @@ impl Interp {
                 }
             };
         }
+        // The real send of an inlined conditional (`Fallback` `$fb`) to receiver `$v`, taken
+        // off the stack already: its blocks become closures that see the frame's stack
+        // variables through a temporary environment (copied back by `CopyBack`).
+        macro_rules! fallback_send {
+            ($fb:expr, $v:expr) => {{
+                let (fb, v): (&crate::bytecode::Fallback, Value) = ($fb, $v);
+                let c = unsafe { &*code };
+                let f = *self.frames.last().expect("frame");
+                let mut outer = f.env;
+                if !fb.locals.is_empty() {
+                    let mut slots = Vec::with_capacity(fb.locals.len() + 1);
+                    slots.push(f.env);
+                    slots.extend(fb.locals.iter().map(|&l| local!(l)));
+                    outer = self.space.new_array(slots);
+                    push!(outer);
+                }
+                push!(v);
+                for &b in fb.blocks.iter() {
+                    let closure = self.new_block_in(&c.blocks[b as usize], &f, receiver!(), outer);
+                    push!(closure);
+                }
+                pc = fb.resume as usize;
+                let sel = c.literals[fb.selector as usize];
+                call!(self.send(sel, fb.blocks.len(), None, None));
+            }};
+        }
         // A comparison's Boolean `r`, computed inline: when the instruction at `next` is a
         // conditional jump (the usual case: `ifTrue:`, `whileTrue:`, `and:`), take it or fall
         // past it without materializing the Boolean; otherwise push it and go on at `next`.
@@ -1418,13 +1503,16 @@ impl Interp {
                 }
                 Op::Dup => push!(top!()),
                 Op::Send { sel, argc, cache } => {
-                    safepoint!(1);
                     // A frameless (trivial) method found through a warm inline cache runs
-                    // right here, without leaving the loop.
+                    // right here, without leaving the loop. It neither allocates nor makes
+                    // a frame, so only the paths that do (below) are safe points.
                     let rcv = unsafe { sp.sub(argc as usize + 1).read() };
-                    let hit = c.caches[cache as usize]
-                        .get()
-                        .lookup(self.space.class_of(rcv), self.space.epoch);
+                    let class = self.space.class_of(rcv);
+                    let mut hit = c.caches[cache as usize].get().lookup(class, self.space.epoch);
+                    if hit.is_none() {
+                        // A site past its two entries (or cold): the global lookup cache.
+                        hit = self.probe_lookup_cache(class, c.literals[sel as usize], &c.caches[cache as usize]);
+                    }
                     if let Some((m, method_value)) = hit {
                         let m = unsafe { &*m };
                         if m.primitive.is_none() {
@@ -1436,9 +1524,14 @@ impl Interp {
                                     continue;
                                 }
                             } else if let Some(Trivial::Constant(v)) = mc.trivial {
-                                unsafe {
-                                    sp = sp.sub(argc as usize);
-                                    sp.sub(1).write(v);
+                                // `isNil`, `notNil` and other constant Booleans branch directly.
+                                unsafe { sp = sp.sub(argc as usize + 1) };
+                                if v == self.space.special(Special::True) {
+                                    branch!(true, pc);
+                                } else if v == self.space.special(Special::False) {
+                                    branch!(false, pc);
+                                } else {
+                                    push!(v);
                                 }
                                 continue;
                             } else if let Some(t) = mc.trivial {
@@ -1455,6 +1548,7 @@ impl Interp {
                                 // `send`, `invoke` and `activate` do for it, minus the checks
                                 // already made). Anything unusual takes the general path.
                                 let nil = self.space.nil();
+                                safepoint!(1);
                                 enter_frame!(mc, argc, method_value, nil, rcv, nil, None);
                             }
                         } else if m.fast == FastPrim::BlockValue && rcv.is_object() {
@@ -1465,11 +1559,13 @@ impl Interp {
                                 // SAFETY: the closure (on the stack) keeps its code alive.
                                 let bc = unsafe { &*bc };
                                 if bc.num_args == argc as u16 && bc.env_size == 0 {
+                                    safepoint!(1);
                                     enter_frame!(bc, argc, method, rcv, receiver, outer, Some(home));
                                 }
                             }
                         }
                     }
+                    safepoint!(1);
                     // A primitive (or anything else) the cache found is invoked directly.
                     call!(match hit {
                         Some((m, method_value)) => self.invoke(unsafe { &*m }, method_value, argc as usize),
@@ -1625,23 +1721,7 @@ impl Interp {
                         }
                     } else if let Some(fb) = c.fallbacks.iter().find(|f| f.jump as usize == pc - 1) {
                         // Not a Boolean: the ordinary send, with real blocks (SOM semantics).
-                        let f = *self.frames.last().expect("frame");
-                        let mut outer = f.env;
-                        if !fb.locals.is_empty() {
-                            let mut slots = Vec::with_capacity(fb.locals.len() + 1);
-                            slots.push(f.env);
-                            slots.extend(fb.locals.iter().map(|&l| local!(l)));
-                            outer = self.space.new_array(slots);
-                            push!(outer);
-                        }
-                        push!(v);
-                        for &b in fb.blocks.iter() {
-                            let closure = self.new_block_in(&c.blocks[b as usize], &f, receiver!(), outer);
-                            push!(closure);
-                        }
-                        pc = fb.resume as usize;
-                        let sel = c.literals[fb.selector as usize];
-                        call!(self.send(sel, fb.blocks.len(), None, None));
+                        fallback_send!(fb, v);
                     } else {
                         // Not a Boolean in a loop condition: ask it (`mustBeBoolean`) and
                         // retry the jump with the answer; a second non-Boolean answer at the
@@ -1658,6 +1738,118 @@ impl Interp {
                         pc -= 1;
                         let sel = self.space.special(Special::MustBeBoolean);
                         call!(self.send(sel, 0, None, None));
+                    }
+                }
+                Op::NilCase(mode, k, target) => {
+                    // ADR 0011: the method the receiver's class answers decides.
+                    let v = top!();
+                    let class = self.space.class_of(v);
+                    let cache = &c.caches[k as usize];
+                    let which = match cache.get().lookup(class, self.space.epoch) {
+                        // SAFETY: the cache entry is valid for this epoch; a class holds it.
+                        Some((m, _)) => unsafe { (&(*m)).code.shape }.nil_case(mode),
+                        None => self.nil_case_miss(c, pc - 1, class, cache, mode),
+                    };
+                    let two = mode & crate::bytecode::NIL_CASE_TWO != 0;
+                    match which {
+                        Some(None) if !two => pc = target as usize,
+                        Some(Some(0)) => {}
+                        Some(Some(1)) if two => pc = target as usize,
+                        _ => {
+                            let fb = c
+                                .fallbacks
+                                .iter()
+                                .find(|f| f.jump as usize == pc - 1)
+                                .expect("the compiler records a fallback for every NilCase");
+                            let v = pop!();
+                            fallback_send!(fb, v);
+                        }
+                    }
+                }
+                Op::Identical { sel, cache } => {
+                    let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    let cache = &c.caches[cache as usize];
+                    match cache.get().lookup(self.space.class_of(a), self.space.epoch) {
+                        // SAFETY: the cache entry is valid for this epoch; a class holds it.
+                        Some((m, _)) if unsafe { (*m).fast } == FastPrim::Identity => {
+                            let r = a == b || crate::primitives::identical(self, a, b);
+                            unsafe { sp = sp.sub(2) };
+                            branch!(r, pc);
+                        }
+                        _ => call!(self.send(c.literals[sel as usize], 1, Some(cache), None)),
+                    }
+                }
+                Op::NotIdentical { sel, cache } => {
+                    let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    let class = self.space.class_of(a);
+                    let epoch = self.space.epoch;
+                    let (outer, inner) = (&c.caches[cache as usize], &c.caches[cache as usize + 1]);
+                    let fast = match (outer.get().lookup(class, epoch), inner.get().lookup(class, epoch)) {
+                        // SAFETY: cache entries are valid for this epoch; classes hold them.
+                        (Some((m, _)), Some((e, _))) => unsafe {
+                            (&(*m)).code.shape == crate::bytecode::Shape::NotIdentical
+                                && (*e).fast == FastPrim::Identity
+                        },
+                        _ => {
+                            let eq = self.sel.identical;
+                            self.fill_cache(class, eq, inner);
+                            false
+                        }
+                    };
+                    if fast {
+                        let r = a == b || crate::primitives::identical(self, a, b);
+                        unsafe { sp = sp.sub(2) };
+                        branch!(!r, pc);
+                    } else {
+                        call!(self.send(c.literals[sel as usize], 1, Some(outer), None));
+                    }
+                }
+                Op::Divide { sel, cache } => {
+                    let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    let cache = &c.caches[cache as usize];
+                    let y = if b.is_double() {
+                        Some(b.double_unchecked())
+                    } else {
+                        b.as_small().map(|i| i as f64)
+                    };
+                    match (
+                        a.is_double(),
+                        y,
+                        cache.get().lookup(self.space.class_of(a), self.space.epoch),
+                    ) {
+                        // A zero divisor takes the send: the primitive signals ZeroDivide
+                        // (ADR 0010), whatever the sign of the zero.
+                        // SAFETY: the cache entry is valid for this epoch; a class holds it.
+                        (true, Some(y), Some((m, _))) if y != 0.0 && unsafe { (*m).fast } == FastPrim::DoubleDiv => {
+                            let r = self.space.new_double(a.double_unchecked() / y);
+                            unsafe {
+                                sp = sp.sub(1);
+                                sp.sub(1).write(r);
+                            }
+                        }
+                        _ => call!(self.send(c.literals[sel as usize], 1, Some(cache), None)),
+                    }
+                }
+                Op::BoolAnd { sel, cache } | Op::BoolOr { sel, cache } => {
+                    // Booleans keep their meaning (as for inlined `ifTrue:` and `and: [...]`).
+                    let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
+                    let (t, f) = (self.space.special(Special::True), self.space.special(Special::False));
+                    // Only where the receiver's class has the method (the cache is filled by
+                    // the real send, so a class without `|` keeps its doesNotUnderstand:).
+                    let cached = || {
+                        let class = self.space.class_of(a);
+                        c.caches[cache as usize].get().lookup(class, self.space.epoch).is_some()
+                    };
+                    if (a == t || a == f) && (b == t || b == f) && cached() {
+                        let r = if matches!(op, Op::BoolAnd { .. }) {
+                            a == t && b == t
+                        } else {
+                            a == t || b == t
+                        };
+                        unsafe { sp = sp.sub(2) };
+                        branch!(r, pc);
+                    } else {
+                        call!(self.send(c.literals[sel as usize], 1, Some(&c.caches[cache as usize]), None));
                     }
                 }
                 Op::CopyBack(k) => {

@@ -9,6 +9,7 @@ mod inplace;
 mod integer;
 mod method;
 mod object;
+pub use object::identical;
 pub mod process;
 mod socket;
 mod string;
