@@ -649,6 +649,7 @@ fn som_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let mut positionals = 0;
     let mut values_next = 0usize;
     let mut sub: Option<clap::Command> = None;
+    let mut ended_options = false;
     for a in args {
         let text = a.to_string_lossy().into_owned();
         if positionals >= 3 {
@@ -657,7 +658,9 @@ fn som_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
         }
         if values_next > 0 {
             values_next -= 1;
-        } else if text.starts_with('-') {
+        } else if text == "--" && !ended_options {
+            ended_options = true; // clap reads what follows as positional
+        } else if text.starts_with('-') && !ended_options {
             values_next = sub.as_ref().map_or(0, |c| values_taken(c, &text));
         } else {
             positionals += 1; // espell, the subcommand, the program
@@ -665,7 +668,17 @@ fn som_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
                 sub = cli.find_subcommand(&text).cloned();
             }
         }
-        out.push(if text == "-cp" { "--classpath".into() } else { a });
+        out.push(if text == "-cp" && !ended_options {
+            "--classpath".into()
+        } else {
+            a
+        });
+        // Everything after `run`'s program is the program's, also words that are espell's
+        // own options (clap would take a known `--journal DIR` there): end the options.
+        if positionals == 3 && !ended_options && sub.as_ref().is_some_and(|c| c.get_name() == "run") {
+            out.push("--".into());
+            ended_options = true;
+        }
     }
     out
 }
@@ -688,7 +701,10 @@ fn values_taken(command: &clap::Command, flag: &str) -> usize {
 
 fn run(cp: Option<String>, core: Option<PathBuf>, program: &str, args: &[String]) -> ExitCode {
     let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
-    let class = setup::resolve_program(program, &mut class_path);
+    let class = match setup::resolve_program(program, &mut class_path) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     let mut interp = match setup::interpreter(class_path, core) {
         Ok(i) => i,
         Err(e) => return fail(&e),
@@ -708,7 +724,7 @@ fn app_and_hypervisor(
     program: &str,
 ) -> Result<(espell_vm::Interp, espell_vm::hypervisor::Hypervisor, String), ExitCode> {
     let mut class_path = cp.as_deref().map(setup::split_class_path).unwrap_or_default();
-    let class = setup::resolve_program(program, &mut class_path);
+    let class = setup::resolve_program(program, &mut class_path).map_err(|e| fail(&e))?;
     let app = setup::interpreter(class_path, core.clone()).map_err(|e| fail(&e))?;
     let hypervisor = espell_vm::hypervisor::Hypervisor::new(core).map_err(|e| fail(&e))?;
     Ok((app, hypervisor, class))

@@ -10,20 +10,24 @@ pub fn split_class_path(cp: &str) -> Vec<PathBuf> {
 
 /// Where the program to run is: a class name, or a path to `Name.som` whose directory is
 /// prepended to the class path.
-pub fn resolve_program(target: &str, class_path: &mut Vec<PathBuf>) -> String {
+pub fn resolve_program(target: &str, class_path: &mut Vec<PathBuf>) -> Result<String, VmError> {
     let path = Path::new(target);
+    if target.ends_with(".som") && target.contains('/') && !path.is_file() {
+        // A path names a file: say which, not "class Name not found on the class path".
+        return Err(VmError::Load(format!("{target}: no such file")));
+    }
     if target.ends_with(".som") || target.contains('/') {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         class_path.insert(0, dir.to_path_buf());
-        return path
+        return Ok(path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+            .unwrap_or_default());
     }
-    target.to_string()
+    Ok(target.to_string())
 }
 
 /// A bootstrapped interpreter over `class_path` (and `core`, if given, instead of the

@@ -494,3 +494,66 @@ fn the_demo_runs_from_anywhere_and_passes() {
     assert!(text.contains("fleet state: all 3 digests agree"), "{text}");
     assert!(text.contains("the same in bulk, 1000000 points"), "{text}");
 }
+
+#[test]
+fn options_after_the_program_reach_the_program_even_when_espell_knows_them() {
+    // SOM's convention: everything after the class (or path) belongs to the program, also
+    // words that are espell's own run options (`--journal DIR` must not open a journal).
+    let dir = scratch(
+        "after-program",
+        &[(
+            "Echo.som",
+            "Echo = ( run: args = ( args from: 2 to: args length do: [:a | a println] ) )",
+        )],
+    );
+    let path = dir.join("Echo.som");
+    let journal = dir.join("not-a-journal");
+    for args in [
+        vec![
+            path.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+            "--hypervisor",
+        ],
+        vec![
+            "-cp",
+            dir.to_str().unwrap(),
+            "Echo",
+            "--journal",
+            journal.to_str().unwrap(),
+            "--hypervisor",
+        ],
+        vec![
+            "run",
+            "-cp",
+            dir.to_str().unwrap(),
+            "Echo",
+            "--journal",
+            journal.to_str().unwrap(),
+            "--hypervisor",
+        ],
+    ] {
+        let out = espell(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stdout(&out),
+            format!("--journal\n{}\n--hypervisor\n", journal.display()),
+            "{args:?}"
+        );
+        assert!(!journal.exists(), "{args:?} opened a journal");
+    }
+    // `--` among espell's options still ends them; a `--` after the program is the program's
+    let out = espell(&["-cp", dir.to_str().unwrap(), "Echo", "--", "x"]);
+    assert_eq!(stdout(&out), "--\nx\n", "{}", stderr(&out));
+}
+
+#[test]
+fn a_missing_program_file_is_named() {
+    let out = espell(&["path/does/not/exist.som"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("path/does/not/exist.som") && !stderr(&out).contains("class exist"),
+        "{}",
+        stderr(&out)
+    );
+}
