@@ -716,6 +716,7 @@ impl Interp {
                 Overflow::Signalled => return Ok(()),
             }
         }
+        // SAFETY: `code` points at the running method's code unit, kept alive by its method for the whole activation.
         let c = unsafe { &*code };
         let bp = self.stack.len() - 1 - argc;
         let nil = self.nil();
@@ -771,6 +772,7 @@ impl Interp {
             Body::Block(b) => (Rc::as_ptr(&b.code), b.method, b.receiver, b.outer_env, b.home),
             _ => return crate::error::prim_fail("not a block"),
         };
+        // SAFETY: `code` points at the running method's code unit, kept alive by its method for the whole activation.
         let c = unsafe { &*code };
         if c.num_args as usize != argc {
             return Err(self.error(format!(
@@ -1194,6 +1196,7 @@ impl Interp {
         macro_rules! fallback_send {
             ($fb:expr, $v:expr) => {{
                 let (fb, v): (&crate::bytecode::Fallback, Value) = ($fb, $v);
+                // SAFETY: `code` points at the running method's code unit, kept alive by its method for the whole activation.
                 let c = unsafe { &*code };
                 let f = *self.frames.last().expect("frame");
                 let mut outer = f.env;
@@ -1233,6 +1236,7 @@ impl Interp {
         // `+ - *` on the two topmost values; a send through cache `k` if not inline.
         macro_rules! arith_op {
             ($bin:expr, $k:expr) => {{
+                // SAFETY: the compiler emits this instruction after pushing its two operands, so the frame's stack holds at least two values above its base.
                 let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                 match arith(&mut self.space, $bin, a, b) {
                     Some(r) => unsafe {
@@ -1240,6 +1244,7 @@ impl Interp {
                         sp.sub(1).write(r);
                     },
                     None => {
+                        // SAFETY: `code` points at the running method's code unit, kept alive by its method for the whole activation.
                         let c = unsafe { &*code };
                         call!(self.binop_fallback($bin as usize, &c.caches[$k as usize]))
                     }
@@ -1248,13 +1253,16 @@ impl Interp {
         }
         macro_rules! cmp_op {
             ($bin:expr, $k:expr) => {{
+                // SAFETY: the compiler emits this instruction after pushing its two operands, so the frame's stack holds at least two values above its base.
                 let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                 match compare($bin, a, b) {
                     Some(r) => {
+                        // SAFETY: pops the two operands read above (still on the stack).
                         unsafe { sp = sp.sub(2) };
                         branch!(r, pc);
                     }
                     None => {
+                        // SAFETY: `code` points at the running method's code unit, kept alive by its method for the whole activation.
                         let c = unsafe { &*code };
                         call!(self.binop_fallback($bin as usize, &c.caches[$k as usize]))
                     }
@@ -1408,6 +1416,7 @@ impl Interp {
         }
         load!();
         loop {
+            // SAFETY: `code` points at the running method's code unit, kept alive by its method for the whole activation.
             let c = unsafe { &*code };
             debug_assert!(pc < c.ops.len());
             let op = unsafe { *ops.add(pc) };
@@ -1525,6 +1534,7 @@ impl Interp {
                                 }
                             } else if let Some(Trivial::Constant(v)) = mc.trivial {
                                 // `isNil`, `notNil` and other constant Booleans branch directly.
+                                // SAFETY: pops the receiver and its argc arguments, which the send pushed.
                                 unsafe { sp = sp.sub(argc as usize + 1) };
                                 if v == self.space.special(Special::True) {
                                     branch!(true, pc);
@@ -1696,6 +1706,7 @@ impl Interp {
                             pc += 1;
                         } else {
                             // SOM: `at:put:` answers the receiver (left in place).
+                            // SAFETY: pops the two operands read above (still on the stack).
                             unsafe { sp = sp.sub(2) };
                         }
                     } else {
@@ -1767,12 +1778,14 @@ impl Interp {
                     }
                 }
                 Op::Identical { sel, cache } => {
+                    // SAFETY: the compiler emits this instruction after pushing its two operands, so the frame's stack holds at least two values above its base.
                     let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                     let cache = &c.caches[cache as usize];
                     match cache.get().lookup(self.space.class_of(a), self.space.epoch) {
                         // SAFETY: the cache entry is valid for this epoch; a class holds it.
                         Some((m, _)) if unsafe { (*m).fast } == FastPrim::Identity => {
                             let r = a == b || crate::primitives::identical(self, a, b);
+                            // SAFETY: pops the two operands read above (still on the stack).
                             unsafe { sp = sp.sub(2) };
                             branch!(r, pc);
                         }
@@ -1780,6 +1793,7 @@ impl Interp {
                     }
                 }
                 Op::NotIdentical { sel, cache } => {
+                    // SAFETY: the compiler emits this instruction after pushing its two operands, so the frame's stack holds at least two values above its base.
                     let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                     let class = self.space.class_of(a);
                     let epoch = self.space.epoch;
@@ -1798,6 +1812,7 @@ impl Interp {
                     };
                     if fast {
                         let r = a == b || crate::primitives::identical(self, a, b);
+                        // SAFETY: pops the two operands read above (still on the stack).
                         unsafe { sp = sp.sub(2) };
                         branch!(!r, pc);
                     } else {
@@ -1805,6 +1820,7 @@ impl Interp {
                     }
                 }
                 Op::Divide { sel, cache } => {
+                    // SAFETY: the compiler emits this instruction after pushing its two operands, so the frame's stack holds at least two values above its base.
                     let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                     let cache = &c.caches[cache as usize];
                     let y = if b.is_double() {
@@ -1822,6 +1838,7 @@ impl Interp {
                         // SAFETY: the cache entry is valid for this epoch; a class holds it.
                         (true, Some(y), Some((m, _))) if y != 0.0 && unsafe { (*m).fast } == FastPrim::DoubleDiv => {
                             let r = self.space.new_double(a.double_unchecked() / y);
+                            // SAFETY: the two operands read above are on the stack: drop one, overwrite the other.
                             unsafe {
                                 sp = sp.sub(1);
                                 sp.sub(1).write(r);
@@ -1832,6 +1849,7 @@ impl Interp {
                 }
                 Op::BoolAnd { sel, cache } | Op::BoolOr { sel, cache } => {
                     // Booleans keep their meaning (as for inlined `ifTrue:` and `and: [...]`).
+                    // SAFETY: the compiler emits this instruction after pushing its two operands, so the frame's stack holds at least two values above its base.
                     let (a, b) = unsafe { (sp.sub(2).read(), sp.sub(1).read()) };
                     let (t, f) = (self.space.special(Special::True), self.space.special(Special::False));
                     // Only where the receiver's class has the method (the cache is filled by
@@ -1846,6 +1864,7 @@ impl Interp {
                         } else {
                             a == t || b == t
                         };
+                        // SAFETY: pops the two operands read above (still on the stack).
                         unsafe { sp = sp.sub(2) };
                         branch!(r, pc);
                     } else {
