@@ -328,6 +328,19 @@ fn run_idle(dir: &Path, extra: &[&str]) -> (Child, String) {
         }
     }
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    // The socket answers as soon as it is announced, which can be before the program's
+    // loop has loaded its lazily loaded classes (Idle, Chester): tests that compare states
+    // begin once both are in.
+    if said.contains("control socket") {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let state = text(&patch(&[sock.to_str().unwrap()], &["--state"]).stdout);
+            if (state.contains("class Idle ") && state.contains("class Chester ")) || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
     (child, said)
 }
 
