@@ -1833,10 +1833,9 @@ impl Interp {
                         y,
                         cache.get().lookup(self.space.class_of(a), self.space.epoch),
                     ) {
-                        // A zero divisor takes the send: the primitive signals ZeroDivide
-                        // (ADR 0010), whatever the sign of the zero.
+                        // IEEE, a zero divisor included (ADR 0024).
                         // SAFETY: the cache entry is valid for this epoch; a class holds it.
-                        (true, Some(y), Some((m, _))) if y != 0.0 && unsafe { (*m).fast } == FastPrim::DoubleDiv => {
+                        (true, Some(y), Some((m, _))) if unsafe { (*m).fast } == FastPrim::DoubleDiv => {
                             let r = self.space.new_double(a.double_unchecked() / y);
                             // SAFETY: the two operands read above are on the stack: drop one, overwrite the other.
                             unsafe {

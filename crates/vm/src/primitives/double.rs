@@ -49,15 +49,13 @@ macro_rules! binary {
 binary!(add, |a, b| a + b);
 binary!(sub, |a, b| a - b);
 binary!(mul, |a, b| a * b);
-/// `/` and `//`, `%`: a zero divisor (0 or 0.0) signals ZeroDivide, as Integer division
-/// does; every other quotient is IEEE (an overflow answers Infinity).
+/// `/` and `//`, `%`: IEEE quotients, as in SOM's reference implementation: a zero divisor
+/// (0, 0.0 or -0.0) answers an Infinity or a NaN (ADR 0024; are-we-fast-yet's CD divides by
+/// 0.0 and expects Infinity).
 macro_rules! division {
     ($name:ident, |$a:ident, $b:ident| $e:expr) => {
         fn $name(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
             let ($a, $b) = operands(interp, argc)?;
-            if $b == 0.0 {
-                return prim_fail("Division by zero.");
-            }
             ret_double(interp, argc, $e)
         }
     };

@@ -120,15 +120,17 @@ fn div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     }
 }
 
-/// True when `n` is a zero divisor (Integer 0, or Double 0.0 / -0.0).
+/// True when `n` is the Integer 0. A Double divisor never is: a quotient or remainder with
+/// a Double operand is IEEE, whatever the divisor (ADR 0024).
 fn is_zero_divisor(n: &Num) -> bool {
     match n {
         Num::Int(i) => i.is_zero(),
-        Num::Dbl(d) => *d == 0.0,
+        Num::Dbl(_) => false,
     }
 }
 
-/// `//`: SOM's Double division. A zero divisor (0 or 0.0) signals ZeroDivide, as `/` does.
+/// `//`: SOM's Double division. The Integer 0 signals ZeroDivide, as `/` does; a Double zero
+/// answers an IEEE Infinity or NaN, as every Double quotient does.
 fn double_div(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (a, b) = operands(interp, argc)?;
     if is_zero_divisor(&b) {
