@@ -1419,9 +1419,10 @@ impl Interp {
             // SAFETY: `code` points at the running method's code unit, kept alive by its method for the whole activation.
             let c = unsafe { &*code };
             debug_assert!(pc < c.ops.len());
-            let op = unsafe { *ops.add(pc) };
+            // By reference: each arm loads only the operands it uses.
+            let op: &Op = unsafe { &*ops.add(pc) };
             pc += 1;
-            match op {
+            match *op {
                 Op::PushSelf => push!(receiver!()),
                 Op::PushNil => push!(self.space.nil()),
                 Op::PushTrue => push!(self.space.special(Special::True)),
@@ -1451,7 +1452,7 @@ impl Interp {
                     }
                 }
                 Op::StoreField(i) | Op::PopField(i) => {
-                    let v = if matches!(op, Op::PopField(_)) { pop!() } else { top!() };
+                    let v = if matches!(*op, Op::PopField(_)) { pop!() } else { top!() };
                     let r = receiver!();
                     match self.field_slot(r, i) {
                         Some(slot) => *slot = v,
@@ -1721,7 +1722,7 @@ impl Interp {
                 }
                 Op::JumpIfTrue(t) | Op::JumpIfFalse(t) => {
                     let v = pop!();
-                    let want = matches!(op, Op::JumpIfTrue(_));
+                    let want = matches!(*op, Op::JumpIfTrue(_));
                     if v == self.space.special(Special::True) {
                         if want {
                             pc = t as usize;
@@ -1858,7 +1859,7 @@ impl Interp {
                         c.caches[cache as usize].get().lookup(class, self.space.epoch).is_some()
                     };
                     if (a == t || a == f) && (b == t || b == f) && cached() {
-                        let r = if matches!(op, Op::BoolAnd { .. }) {
+                        let r = if matches!(*op, Op::BoolAnd { .. }) {
                             a == t && b == t
                         } else {
                             a == t || b == t
