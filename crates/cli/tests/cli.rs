@@ -429,6 +429,51 @@ fn on_another_core_library_nil_true_false_read_globals_as_in_som() {
 }
 
 #[test]
+fn a_frameless_method_answering_a_global_reads_it_at_each_send() {
+    // On another core library `^ true` reads the global `true`; the interpreter runs such a
+    // method without a frame (ADR 0010) but must still see a rebinding made after its send
+    // site is warm, and an unbound global still reaches `unknownGlobal:`.
+    let dir = scratch(
+        "trivialglobal",
+        &[
+            (
+                "Warm.som",
+                "Warm = ( yes = ( ^ true ) later = ( ^ NotYetThere ) \
+                 run = ( | n | n := 0. 1 to: 1000 do: [ :i | self yes ifTrue: [ n := n + 1 ] ]. \
+                 n println. system global: #true put: 'b'. self yes println. \
+                 system global: #NotYetThere put: 7. self later println. \
+                 1 to: 3 do: [ :i | self later println ] ) )",
+            ),
+            (
+                "Unbound.som",
+                "Unbound = ( missing = ( ^ NoSuchGlobal ) \
+                 run = ( 1 to: 2 do: [ :i | self missing println ] ) )",
+            ),
+        ],
+    );
+    for core in [None, Some("smalltalk/core")] {
+        let mut args = vec!["-cp", dir.to_str().unwrap()];
+        if let Some(c) = core {
+            args.extend(["--core", c]);
+        }
+        let warm = espell(&[&args[..], &["Warm"]].concat());
+        let expected = if core.is_some() {
+            "1000\nb\n7\n7\n7\n7\n"
+        } else {
+            "1000\ntrue\n7\n7\n7\n7\n"
+        };
+        assert_eq!(stdout(&warm), expected, "{}", stderr(&warm));
+        let unbound = espell(&[&args[..], &["Unbound"]].concat());
+        assert!(!unbound.status.success(), "{}", stdout(&unbound));
+        assert!(
+            format!("{}{}", stdout(&unbound), stderr(&unbound)).contains("NoSuchGlobal"),
+            "{}",
+            stderr(&unbound)
+        );
+    }
+}
+
+#[test]
 fn system_exit_with_a_bad_status_is_an_error_naming_it() {
     let dir = scratch(
         "badexit",

@@ -529,6 +529,9 @@ pub enum Trivial {
     Setter(u16),
     /// `^literal` (a constant: nil, true, false, a SmallInteger or a literal).
     Constant(Value),
+    /// `^Global`: the global's value when the method runs (on SOM's core library `^ false`
+    /// and `^ nil` read globals: ADR 0010). An unbound global takes a real frame.
+    Global(u32),
 }
 
 /// A unit of compiled code: a method body or a block body.

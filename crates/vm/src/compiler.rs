@@ -1305,6 +1305,7 @@ fn trivial_shape(code: &Code, space: &Space) -> Option<Trivial> {
         ([Op::PushFalse, Op::ReturnTop], _) => Some(Trivial::Constant(space.special(Special::False))),
         ([Op::PushInt(n), Op::ReturnTop], _) => Some(Trivial::Constant(Value::small(*n as i64))),
         ([Op::PushLiteral(k), Op::ReturnTop], _) => Some(Trivial::Constant(code.literals[*k as usize])),
+        ([Op::PushGlobal(slot), Op::ReturnTop], _) => Some(Trivial::Global(*slot)),
         _ => None,
     }
 }

@@ -623,6 +623,7 @@ impl Interp {
         match t {
             Trivial::ReturnSelf => Some(rcv),
             Trivial::Constant(v) => Some(v),
+            Trivial::Global(slot) => self.space.globals[slot as usize].value,
             Trivial::Getter(i) if rcv.is_object() => self.space.heap.get(rcv).fields.get(i as usize).copied(),
             Trivial::Setter(i) if rcv.is_object() => {
                 let slot = self.space.heap.get_mut(rcv).fields.get_mut(i as usize)?;
@@ -1533,7 +1534,12 @@ impl Interp {
                                     unsafe { sp.sub(1).write(v) };
                                     continue;
                                 }
-                            } else if let Some(Trivial::Constant(v)) = mc.trivial {
+                            } else if let Some(v) = match mc.trivial {
+                                Some(Trivial::Constant(v)) => Some(v),
+                                // `^ false` on SOM's core library (a global read, ADR 0010).
+                                Some(Trivial::Global(slot)) => self.space.globals[slot as usize].value,
+                                _ => None,
+                            } {
                                 // `isNil`, `notNil` and other constant Booleans branch directly.
                                 // SAFETY: pops the receiver and its argc arguments, which the send pushed.
                                 unsafe { sp = sp.sub(argc as usize + 1) };
