@@ -608,11 +608,19 @@ pub enum FastPrim {
     Identity,
     /// `Double>>/` and `Double>>//`.
     DoubleDiv,
+    /// A leaf primitive: it reads its receiver and arguments and answers (or fails)
+    /// without touching frames, processes or the stack below them, so a warm send site
+    /// calls it straight from the interpreter loop (ADR 0025).
+    Leaf,
 }
 
 impl FastPrim {
-    /// The fast path of class `class_name`'s primitive `selector`, if any.
-    pub fn of(class_name: &str, selector: &str) -> FastPrim {
+    /// The fast path of class `class_name`'s primitive `selector` (on the class side when
+    /// `class_side`), if any.
+    pub fn of(class_name: &str, class_side: bool, selector: &str) -> FastPrim {
+        if class_side {
+            return FastPrim::None;
+        }
         match (class_name, selector) {
             ("Array", "at:") => FastPrim::ArrayAt,
             ("Array", "at:put:") => FastPrim::ArrayAtPut,
@@ -622,8 +630,100 @@ impl FastPrim {
                 "Block" | "Block1" | "Block2" | "Block3" | "Block4",
                 "value" | "value:" | "value:with:" | "value:with:with:",
             ) => FastPrim::BlockValue,
+            _ if is_leaf(class_name, selector) => FastPrim::Leaf,
             _ => FastPrim::None,
         }
+    }
+
+    /// True for the primitives a send may call without the general call path: the leaf
+    /// ones and those with their own inline paths (which are leaves too).
+    #[inline(always)]
+    pub fn is_leaf(self) -> bool {
+        !matches!(self, FastPrim::None | FastPrim::BlockValue)
+    }
+}
+
+/// The instance-side primitives (`primitives::lookup`) known to be leaves: pure functions of
+/// their operands that allocate at most their answer. Never one that sends, evaluates a
+/// block, switches processes, or reads or changes frames (`perform:`, `value`, `halt`, the
+/// process and socket primitives...).
+fn is_leaf(class_name: &str, selector: &str) -> bool {
+    match class_name {
+        "String" | "Symbol" => matches!(
+            selector,
+            "concatenate:"
+                | "asSymbol"
+                | "hashcode"
+                | "length"
+                | "isWhiteSpace"
+                | "isLetters"
+                | "isDigits"
+                | "="
+                | "primSubstringFrom:to:"
+                | "asUppercase"
+                | "asLowercase"
+                | "indexOf:"
+                | "primIndexOf:startingAt:"
+                | "byteSize"
+                | "asString"
+        ),
+        "Integer" => matches!(
+            selector,
+            "+" | "-"
+                | "*"
+                | "/"
+                | "//"
+                | "%"
+                | "rem:"
+                | "&"
+                | "bitAnd:"
+                | "bitOr:"
+                | "bitXor:"
+                | "<<"
+                | ">>"
+                | ">>>"
+                | "sqrt"
+                | "="
+                | "~="
+                | "<"
+                | ">"
+                | "<="
+                | ">="
+                | "max:"
+                | "min:"
+                | "asString"
+                | "asDouble"
+                | "as32BitSignedValue"
+                | "as32BitUnsignedValue"
+        ),
+        "Double" => matches!(
+            selector,
+            "+" | "-"
+                | "*"
+                | "%"
+                | "sqrt"
+                | "round"
+                | "asInteger"
+                | "floor"
+                | "ceiling"
+                | "cos"
+                | "sin"
+                | "tan"
+                | "arcTan"
+                | "exp"
+                | "ln"
+                | "="
+                | "~="
+                | "<"
+                | ">"
+                | "<="
+                | ">="
+                | "asString"
+        ),
+        "Object" => matches!(selector, "class" | "objectSize" | "hashcode" | "identityHash"),
+        "Array" => matches!(selector, "length" | "copyFrom:to:"),
+        "Class" => matches!(selector, "name" | "new" | "superclass"),
+        _ => false,
     }
 }
 

@@ -312,7 +312,7 @@ impl Interp {
                     holder: Cell::new(holder),
                     code: Rc::new(Code::empty(selector_arity(sel))),
                     primitive: Some(prim),
-                    fast: crate::bytecode::FastPrim::of(name, sel),
+                    fast: crate::bytecode::FastPrim::of(name, class_side, sel),
                     source: format!("{sel} = primitive").into(),
                     file: file.into(),
                     first_line: 0,
@@ -365,6 +365,11 @@ impl Interp {
                 } else {
                     None
                 };
+                // Fast paths only for the VM's own primitives (not mirrors, not `missing`).
+                let fast = match (mirror, primitives::lookup(class_name, class_side, &def.selector)) {
+                    (None, Some(_)) => crate::bytecode::FastPrim::of(class_name, class_side, &def.selector),
+                    _ => crate::bytecode::FastPrim::None,
+                };
                 let prim = mirror
                     .or_else(|| primitives::lookup(class_name, class_side, &def.selector))
                     .unwrap_or(primitives::missing);
@@ -376,7 +381,7 @@ impl Interp {
                     holder: Cell::new(holder),
                     code: Rc::new(Code::empty(def.params.len() as u16)),
                     primitive: Some(prim),
-                    fast: crate::bytecode::FastPrim::of(class_name, &def.selector),
+                    fast,
                     source: source.get(start..end).unwrap_or("").into(),
                     file: file.into(),
                     first_line: text.lines.line(start),

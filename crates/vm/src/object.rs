@@ -93,6 +93,17 @@ impl From<&str> for Text {
     }
 }
 
+impl Text {
+    /// The text of an ASCII slice (the caller knows it is ASCII: no second scan).
+    pub fn from_ascii(s: &str) -> Text {
+        debug_assert!(s.is_ascii());
+        Text {
+            ascii: true,
+            text: s.into(),
+        }
+    }
+}
+
 impl std::ops::Deref for Text {
     type Target = str;
     #[inline(always)]

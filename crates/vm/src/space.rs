@@ -182,9 +182,14 @@ impl Space {
 
     /// A new String.
     pub fn new_string(&mut self, s: &str) -> Value {
-        self.heap.charge(s.len() / 64);
+        self.new_string_text(s.into())
+    }
+
+    /// A new String holding `text` (already allocated: no copy).
+    pub fn new_string_text(&mut self, text: crate::object::Text) -> Value {
+        self.heap.charge(text.len() / 64);
         let class = self.special(Special::StringClass);
-        self.new_with_body(class, Body::Str(s.into()))
+        self.new_with_body(class, Body::Str(text))
     }
 
     /// A Double: immediate when its exponent fits (see `Value`), else a boxed object.

@@ -94,10 +94,9 @@ fn substring(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     }
     let (from, to) = (from as usize - 1, to as usize);
     let v = if s.is_ascii() {
-        let sub = &s.as_str()[from..to];
-        // The slice borrows the receiver's text: copy it out before allocating.
-        let sub = sub.to_string();
-        interp.space.new_string(&sub)
+        // The slice borrows the receiver's text: copy it out (once) before allocating.
+        let sub = crate::object::Text::from_ascii(&s.as_str()[from..to]);
+        interp.space.new_string_text(sub)
     } else {
         let sub: String = s.chars().skip(from).take(to - from).collect();
         interp.space.new_string(&sub)
