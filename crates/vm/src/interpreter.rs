@@ -1583,25 +1583,17 @@ impl Interp {
                         } else if m.fast.is_leaf() {
                             // A leaf primitive (ADR 0025): called right here. It changes no
                             // frame and no process and only shrinks the stack, so on success
-                            // the loop goes on with the new top of stack; a failure takes
-                            // the general path (`invoke` signals it as an exception).
+                            // the loop goes on with the new top of stack. A failed leaf has
+                            // changed nothing: the general path below runs it again and
+                            // signals the failure as an exception.
                             if let Some(p) = m.primitive {
                                 save!();
-                                let before = self.stack.as_ptr();
-                                let result = p(self, argc as usize);
-                                if result.is_ok() {
-                                    debug_assert!(std::ptr::eq(before, self.stack.as_ptr()));
+                                if p(self, argc as usize).is_ok() {
                                     // SAFETY: the primitive only truncated the stack vector
                                     // (its buffer is unchanged), so its new length is in bounds.
                                     unsafe { sp = self.stack.as_mut_ptr().add(self.stack.len()) };
                                     continue;
                                 }
-                                let base_slot = self.stack.len() - 1 - argc as usize;
-                                call!(match result {
-                                    Err(VmError::PrimitiveFailed(message)) => self.signal_failure(message, base_slot),
-                                    other => other,
-                                });
-                                continue;
                             }
                         }
                     }
