@@ -1273,13 +1273,29 @@ impl Interp {
         // Superinstructions (`bytecode::fuse`): `$b` replaced the push of the right operand
         // (fast path: skip the operator after it); `$a`/`$b` replaced both pushes (skip
         // both). Slow path: just the replaced push; the unfused instructions follow.
+        // A result about to be pushed: when the next instruction pops it into a local (the
+        // usual `x := a op b`), store it there and skip that instruction.
+        macro_rules! push_or_store {
+            ($r:expr) => {{
+                let r: Value = $r;
+                // SAFETY: an operator instruction is never the last of its code unit.
+                if let Op::PopLocal(j) = unsafe { *ops.add(pc) } {
+                    set_local!(j, r);
+                    pc += 1;
+                } else {
+                    push!(r);
+                }
+            }};
+        }
         macro_rules! arith_top {
             ($bin:expr, $b:expr) => {{
                 let (a, b) = (top!(), $b);
                 match arith(&mut self.space, $bin, a, b) {
                     Some(r) => {
-                        unsafe { sp.sub(1).write(r) };
+                        // SAFETY: pops the left operand (on the stack) before the result goes on.
+                        unsafe { sp = sp.sub(1) };
                         pc += 1;
+                        push_or_store!(r);
                     }
                     None => push!(b),
                 }
@@ -1302,8 +1318,8 @@ impl Interp {
                 let a = local!($a);
                 match arith(&mut self.space, $bin, a, $b) {
                     Some(r) => {
-                        push!(r);
                         pc += 2;
+                        push_or_store!(r);
                     }
                     None => push!(a),
                 }
@@ -1554,9 +1570,18 @@ impl Interp {
                             } else if let Some(t) = mc.trivial {
                                 let arg = if argc > 0 { top!() } else { rcv };
                                 if let Some(v) = self.trivial_value(t, rcv, arg) {
+                                    // SAFETY: pops the send's arguments; the receiver's slot
+                                    // takes the answer, unless the next instruction (never
+                                    // past the end: a send is not last) drops it, as after a
+                                    // setter used as a statement.
                                     unsafe {
-                                        sp = sp.sub(argc as usize);
-                                        sp.sub(1).write(v);
+                                        if let Op::Pop = *ops.add(pc) {
+                                            sp = sp.sub(argc as usize + 1);
+                                            pc += 1;
+                                        } else {
+                                            sp = sp.sub(argc as usize);
+                                            sp.sub(1).write(v);
+                                        }
                                     }
                                     continue;
                                 }
