@@ -598,7 +598,9 @@ impl<'a, 'b> Gen<'a, 'b> {
         for l in &body.locals {
             let v = self.declare(l, false, span)?;
             let loc = self.vars[v].loc;
-            if fresh {
+            // A stack temporary the block's first statements assign before anything reads
+            // it needs no nil (nothing can tell: it is not captured).
+            if fresh || (matches!(loc, Loc::Stack(_)) && assigned_before_read(body, l)) {
                 continue;
             }
             self.emit(Op::PushNil);
@@ -1361,6 +1363,32 @@ fn assigns_to(body: &AstBody, name: &str) -> bool {
     body.stmts.iter().any(|s| match s {
         Stmt::Expr(e) | Stmt::Return(e) => expr(e, name),
     })
+}
+
+/// True when every run of `body` assigns `name` before anything in it can read it: some
+/// top-level statement is an assignment (or a chain `a := b := ...`) to `name` whose value
+/// does not mention it, and no statement before it mentions `name` at all.
+fn assigned_before_read(body: &AstBody, name: &str) -> bool {
+    for s in &body.stmts {
+        let Stmt::Expr(first) = s else {
+            return false;
+        };
+        let mut e: &Expr = first;
+        while let ExprKind::Assign(n, v) = &e.kind {
+            if n == name {
+                let mut names = Vec::new();
+                free_names(v, &mut names);
+                return !names.iter().any(|m| m == name);
+            }
+            e = v;
+        }
+        let mut names = Vec::new();
+        free_names(e, &mut names);
+        if names.iter().any(|m| m == name) {
+            return false;
+        }
+    }
+    false
 }
 
 /// Every variable name an expression mentions (read or assigned), declared inside or not.
