@@ -17,6 +17,9 @@ pub struct Options {
     /// Wait this long between "all prepared" and the decision (to rehearse a coordinator
     /// that dies in that window).
     pub pause_before_commit: Option<Duration>,
+    /// How long to wait for each instance's answer (to the prepare, and to the decision)
+    /// before counting it as failed (a relay that hangs is killed).
+    pub answer_timeout: Duration,
 }
 
 /// Reads a fleet file: one target per line; blank lines and `#` comments are skipped.
@@ -82,6 +85,13 @@ fn reason(text: &str) -> String {
         .unwrap_or_else(|| text.lines().next().unwrap_or("no answer").to_string())
 }
 
+/// `why` without a leading `error: TARGET: ` (the note names the target already).
+fn without_target(why: &str, t: &Target) -> String {
+    let named = format!("{t}: ");
+    let bare = why.strip_prefix("error: ").unwrap_or(why);
+    bare.strip_prefix(&named).unwrap_or(bare).to_string()
+}
+
 /// One row of a table.
 struct Row {
     target: String,
@@ -138,8 +148,9 @@ fn each<T: Send + 'static>(targets: &[Target], f: impl Fn(Target) -> T + Send + 
 pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (String, bool) {
     let started = Instant::now();
     let (label, source, timeout) = (file.to_string(), script.to_string(), opts.prepare_timeout_ms);
+    let answer_timeout = opts.answer_timeout;
     let prepared = each(targets, move |t| {
-        let (text, conn) = client::prepare(&t, &label, &source, timeout);
+        let (text, conn) = client::prepare(&t, &label, &source, timeout, answer_timeout);
         (text, conn, Instant::now())
     });
     let mut all = prepared.iter().all(|(_, c, _)| c.is_some());
@@ -174,13 +185,22 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
         firsts.push(text);
         handles.push(conn.map(|c| std::thread::spawn(move || client::decide(c, all))));
     }
+    // A final answer that never came: after an abort the instance rolls back by itself
+    // (presumed abort); after a commit nobody here knows.
     let finals: Vec<Option<String>> = handles
         .into_iter()
-        .map(|h| h.map(|h| h.join().unwrap_or_else(|_| "error: worker failed\n".into())))
+        .map(|h| {
+            h.map(|h| match h.join() {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) if all => format!("unknown: {e}\n"),
+                Ok(Err(e)) => format!("rolled back: presumed abort ({e})\n"),
+                Err(_) => "unknown: the worker failed\n".into(),
+            })
+        })
         .collect();
     let mut rows = Vec::new();
     let mut notes = String::new();
-    let mut committed = 0;
+    let (mut committed, mut unknown) = (0, 0);
     for ((t, first), last) in targets.iter().zip(&firsts).zip(&finals) {
         let outcome = match last {
             Some(l) => status(l),
@@ -188,6 +208,8 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
         };
         if outcome == "committed" {
             committed += 1;
+        } else if outcome == "unknown" {
+            unknown += 1;
         }
         let hold = last.as_deref().and_then(|l| number_after(l, "hold: "));
         rows.push(Row {
@@ -200,13 +222,17 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
             ],
         });
         match last {
-            None => notes.push_str(&format!("{t}: {}\n", reason(first))),
+            None => notes.push_str(&format!("{t}: {}\n", without_target(&reason(first), t))),
             Some(l) if outcome != "committed" => notes.push_str(&format!("{t}: {}\n", l.lines().next().unwrap_or(""))),
             _ => {}
         }
     }
     let verdict = if committed == n {
         format!("committed on all {n} instances")
+    } else if unknown > 0 {
+        format!(
+            "UNKNOWN: committed on {committed} of {n} instances, {unknown} did not answer the commit (they may have committed); `espell patch --state` shows which; revert those or apply again on the others"
+        )
     } else if committed == 0 {
         if !late.is_empty() {
             format!("rolled back on all {n} instances (the prepares took too long)")
@@ -243,10 +269,10 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
 
 /// Sends one request to every instance at once and tabulates the answers (`--dry-run`,
 /// `--history`).
-pub fn broadcast(targets: &[Target], request: &Request) -> (String, bool) {
+pub fn broadcast(targets: &[Target], request: &Request, timeout: Duration) -> (String, bool) {
     let r = request.clone();
     let answers = each(targets, move |t| {
-        client::send_to(&t, &r).unwrap_or_else(|e| format!("error: {e}\n"))
+        client::send_to(&t, &r, timeout).unwrap_or_else(|e| format!("error: {e}\n"))
     });
     let good = |a: &str| match request.kind {
         Kind::DryRun => a.starts_with("would commit"),
@@ -306,14 +332,14 @@ pub fn code_digest_of(answer: &str) -> Option<String> {
 }
 
 /// `--state` across the fleet: every instance's code digest, and whether they agree.
-pub fn state(targets: &[Target]) -> (String, bool) {
+pub fn state(targets: &[Target], timeout: Duration) -> (String, bool) {
     let request = Request {
         kind: Kind::State,
         file: String::new(),
         script: String::new(),
     };
     let answers = each(targets, move |t| {
-        client::send_to(&t, &request).unwrap_or_else(|e| format!("error: {e}\n"))
+        client::send_to(&t, &request, timeout).unwrap_or_else(|e| format!("error: {e}\n"))
     });
     let digests: Vec<Option<String>> = answers.iter().map(|a| code_digest_of(a)).collect();
     let first = digests.first().cloned().flatten();
