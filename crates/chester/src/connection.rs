@@ -180,7 +180,51 @@ impl Connection {
         Ok(n)
     }
 
+    /// Whether the far end is still silent and open, checked without waiting: a prepared
+    /// instance says nothing until it gets the decision, so anything it said (kept for the
+    /// next read) or the connection's end means it is no longer holding its prepare (it
+    /// gave up, or died, or its relay did).
+    pub fn still_open(&mut self) -> bool {
+        if self.at < self.pending.len() {
+            return false;
+        }
+        match &mut self.link {
+            Link::Socket(s) => {
+                let mut byte = [0u8; 1];
+                if s.set_nonblocking(true).is_err() {
+                    return false;
+                }
+                let got = s.read(&mut byte);
+                let _ = s.set_nonblocking(false);
+                match got {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+                    Ok(1) => {
+                        self.pending = byte.to_vec();
+                        self.at = 0;
+                        false
+                    }
+                    _ => false,
+                }
+            }
+            Link::Relay(r) => match r.output.try_recv() {
+                Err(std::sync::mpsc::TryRecvError::Empty) => true,
+                Ok(Ok(chunk)) => {
+                    self.pending = chunk;
+                    self.at = 0;
+                    false
+                }
+                _ => false,
+            },
+        }
+    }
+
     fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at < self.pending.len() {
+            let n = buf.len().min(self.pending.len() - self.at);
+            buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
+            self.at += n;
+            return Ok(n);
+        }
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(self.timed_out());

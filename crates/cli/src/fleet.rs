@@ -22,19 +22,27 @@ pub struct Options {
     pub answer_timeout: Duration,
 }
 
-/// Reads a fleet file: one target per line; blank lines and `#` comments are skipped.
+/// Reads a fleet file: one target per line; blank lines and `#` comments are skipped. A
+/// bad or repeated target is an error naming the file and line.
 pub fn read_fleet_file(path: &std::path::Path) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let targets: Vec<String> = text
-        .lines()
-        .map(|l| l.split_once('#').map_or(l, |(t, _)| t).trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
+    let mut targets: Vec<(usize, String, Target)> = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.split_once('#').map_or(l, |(t, _)| t).trim();
+        if t.is_empty() {
+            continue;
+        }
+        let at = format!("{}:{}", path.display(), i + 1);
+        let target = Target::parse(t).map_err(|e| format!("{at}: {e}"))?;
+        if let Some((first, _, _)) = targets.iter().find(|(_, _, seen)| *seen == target) {
+            return Err(format!("{at}: target {target} is given twice (also on line {first})"));
+        }
+        targets.push((i + 1, t.to_string(), target));
+    }
     if targets.is_empty() {
         return Err(format!("{}: no targets (one per line)", path.display()));
     }
-    Ok(targets)
+    Ok(targets.into_iter().map(|(_, t, _)| t).collect())
 }
 
 /// Parses every target, naming the bad one.
@@ -178,6 +186,22 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
             );
         }
     }
+    // An instance whose connection ended (or that spoke) while it should be waiting for
+    // the decision no longer holds its prepare: it died, gave up, or its relay did. A
+    // commit now would leave the fleet split; abort everywhere instead.
+    let mut prepared = prepared;
+    if all {
+        for (t, (_, conn, _)) in targets.iter().zip(prepared.iter_mut()) {
+            if let Some(c) = conn {
+                if !c.still_open() {
+                    all = false;
+                    late.push_str(&format!(
+                        "{t} no longer holds its prepare (its connection ended before the decision); aborting everywhere\n"
+                    ));
+                }
+            }
+        }
+    }
     // Phase 2: the decision, to every prepared instance at once.
     let mut firsts = Vec::new();
     let mut handles = Vec::new();
@@ -234,7 +258,9 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
             "UNKNOWN: committed on {committed} of {n} instances, {unknown} did not answer the commit (they may have committed); `espell patch --state` shows which; revert those or apply again on the others"
         )
     } else if committed == 0 {
-        if !late.is_empty() {
+        if late.contains("no longer holds") {
+            format!("rolled back on all {n} instances (one went away before the decision)")
+        } else if !late.is_empty() {
             format!("rolled back on all {n} instances (the prepares took too long)")
         } else if all {
             format!("rolled back on all {n} instances (the decision to commit did not arrive)")
@@ -417,6 +443,35 @@ mod tests {
         assert!(parse_targets(&["/a".into(), "/a".into()])
             .unwrap_err()
             .contains("twice"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bad_lines_in_a_fleet_file_are_named_with_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("espell-fleet-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("fleet");
+        std::fs::write(&f, "/tmp/a.sock\n# c\nssh://host\n").unwrap();
+        let e = read_fleet_file(&f).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "{}:3: ssh://host: expected ssh://[user@]host/path/to/app.sock",
+                f.display()
+            )
+        );
+        std::fs::write(&f, "/tmp/a.sock\nexec:\n").unwrap();
+        assert!(read_fleet_file(&f)
+            .unwrap_err()
+            .starts_with(&format!("{}:2: exec: needs", f.display())));
+        std::fs::write(&f, "/tmp/a.sock\n\n/tmp/./a.sock  # again\n").unwrap();
+        assert_eq!(
+            read_fleet_file(&f).unwrap_err(),
+            format!(
+                "{}:3: target /tmp/./a.sock is given twice (also on line 1)",
+                f.display()
+            )
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -112,7 +112,7 @@ impl App {
         let app = App { child, dir };
         // Wait (boundedly) until the program's lazily loaded classes are in.
         let t = Instant::now();
-        while !app.state().contains("class Idle ") && t.elapsed() < Duration::from_secs(20) {
+        while !app.full_state().contains("class Idle ") && t.elapsed() < Duration::from_secs(20) {
             std::thread::sleep(Duration::from_millis(20));
         }
         app
@@ -126,10 +126,16 @@ impl App {
         self.dir.join("Tripled.som").display().to_string()
     }
 
-    fn state(&self) -> String {
+    /// `espell patch --state`, every line.
+    fn full_state(&self) -> String {
         let (out, _, _) = espell(&["patch", "--to", &self.sock(), "--state"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         text(&out.stdout)
+    }
+
+    /// The digest lines of `--state`.
+    fn state(&self) -> String {
+        self.full_state()
             .lines()
             .filter(|l| l.starts_with("state: ") || l.starts_with("identity: "))
             .collect::<Vec<_>>()
@@ -318,4 +324,47 @@ fn output_to_a_closed_pipe_ends_every_command_quietly() {
         assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
         assert_eq!(err, "", "{args:?}");
     }
+}
+
+#[test]
+fn an_instance_that_dies_between_prepare_and_commit_makes_every_instance_roll_back() {
+    let (a, mut b) = (App::start("dies-a"), App::start("dies-b"));
+    let before = a.state();
+    let mut coordinator = Command::new(ESPELL)
+        .args([
+            "patch",
+            "--prepare-timeout",
+            "30000",
+            "--pause-before-commit",
+            "3000",
+            "--to",
+            &a.sock(),
+            "--to",
+            &b.sock(),
+            &a.script(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once both prepared (the coordinator says so before its pause), b dies.
+    let mut err = BufReader::new(coordinator.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("prepared on all 2 instances"), "{line}");
+    b.child.kill().unwrap();
+    let _ = b.child.wait();
+    let (out, _) = wait_with_peak_rss(coordinator);
+    let out = out.unwrap();
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("rolled back on all 2 instances (one went away before the decision)"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("{} no longer holds its prepare", b.sock())),
+        "{report}"
+    );
+    assert_eq!(a.state(), before, "the survivor must not have committed");
 }
