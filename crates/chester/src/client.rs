@@ -103,19 +103,21 @@ fn first_answer(conn: &mut Connection) -> std::io::Result<Result<String, String>
 
 /// Phase 1 of a fleet update on one instance: sends the script (none: a revert of the last
 /// update) and answers the instance's first answer, with the connection still open when
-/// it says `prepared`. The answer waits at most `timeout`; a failure is an `error:` text
-/// naming the target.
+/// it says `prepared`. The answer waits at most `timeout`, and no longer once `cancel` is
+/// set; a failure is an `error:` text naming the target.
 pub fn prepare(
     target: &Target,
     file: &str,
     script: &str,
     timeout_ms: u64,
     timeout: Duration,
+    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 ) -> (String, Option<Connection>) {
     let mut conn = match target.connect(timeout) {
         Ok(c) => c,
         Err(e) => return (format!("error: cannot reach {target}: {e}\n"), None),
     };
+    conn.cancel_when(cancel);
     // An empty script means "revert the last update" (two-phase).
     let header = if script.is_empty() {
         crate::protocol::Prepared::revert_header(timeout_ms)
@@ -126,7 +128,11 @@ pub fn prepare(
         .write_all(header.as_bytes())
         .and_then(|()| conn.write_all(script.as_bytes()));
     match first_answer(&mut conn) {
-        Ok(Ok(text)) if text.starts_with("prepared") => (text, Some(conn)),
+        Ok(Ok(text)) if text.starts_with("prepared") => {
+            // The decision's answer is always waited for.
+            conn.cancel_when(None);
+            (text, Some(conn))
+        }
         Ok(Ok(text)) => {
             conn.close();
             (text, None)

@@ -12,6 +12,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +24,9 @@ pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most bytes read from one connection (answers are a few KiB; a history of thousands
 /// of updates stays far below this).
 pub const MAX_ANSWER: usize = 8 << 20;
+
+/// How often a read with a cancel flag looks at it.
+const CANCEL_SLICE: Duration = Duration::from_millis(50);
 
 /// How much of a relay's stderr is kept (its last bytes: why it could not connect).
 const STDERR_KEPT: usize = 8192;
@@ -69,6 +73,8 @@ pub struct Connection {
     at: usize,
     /// A wait ran out (a relay is then killed at once on close).
     gave_up: bool,
+    /// Reads give up once this is set.
+    cancel: Option<Arc<AtomicBool>>,
     link: Link,
 }
 
@@ -104,6 +110,7 @@ impl Connection {
             pending: Vec::new(),
             at: 0,
             gave_up: false,
+            cancel: None,
             link,
         }
     }
@@ -219,44 +226,54 @@ impl Connection {
     }
 
     fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.at < self.pending.len() {
-            let n = buf.len().min(self.pending.len() - self.at);
-            buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
-            self.at += n;
-            return Ok(n);
-        }
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(self.timed_out());
-        }
-        match &mut self.link {
-            Link::Socket(s) => {
-                s.set_read_timeout(Some(left))?;
-                match s.read(buf) {
-                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                        Err(self.timed_out())
-                    }
-                    other => other,
-                }
-            }
-            Link::Relay(r) => {
-                if self.at == self.pending.len() {
-                    match r.output.recv_timeout(left) {
-                        Ok(Ok(chunk)) => {
-                            self.pending = chunk;
-                            self.at = 0;
-                        }
-                        Ok(Err(e)) => return Err(e),
-                        Err(RecvTimeoutError::Disconnected) => return Ok(0),
-                        Err(RecvTimeoutError::Timeout) => return Err(self.timed_out()),
-                    }
-                }
+        loop {
+            if self.at < self.pending.len() {
                 let n = buf.len().min(self.pending.len() - self.at);
                 buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
                 self.at += n;
-                Ok(n)
+                return Ok(n);
+            }
+            if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst)) {
+                self.gave_up = true;
+                return Err(std::io::Error::other(
+                    "stopped waiting: the fleet update can no longer commit",
+                ));
+            }
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.timed_out());
+            }
+            // With a cancel flag, wait in slices so that it is seen soon.
+            let wait = match self.cancel {
+                Some(_) => left.min(CANCEL_SLICE),
+                None => left,
+            };
+            match &mut self.link {
+                Link::Socket(s) => {
+                    s.set_read_timeout(Some(wait))?;
+                    match s.read(buf) {
+                        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                        }
+                        other => return other,
+                    }
+                }
+                Link::Relay(r) => match r.output.recv_timeout(wait) {
+                    Ok(Ok(chunk)) => {
+                        self.pending = chunk;
+                        self.at = 0;
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    Err(RecvTimeoutError::Disconnected) => return Ok(0),
+                    Err(RecvTimeoutError::Timeout) => {}
+                },
             }
         }
+    }
+
+    /// Makes every read give up once `flag` is set (a fleet update that can no longer
+    /// commit stops waiting for the instances still preparing); None: never.
+    pub fn cancel_when(&mut self, flag: Option<Arc<AtomicBool>>) {
+        self.cancel = flag;
     }
 
     /// Reads everything up to the end of the connection (bytes, not yet checked as text).

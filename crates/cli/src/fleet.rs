@@ -6,7 +6,9 @@
 
 use espell_chester::client;
 use espell_chester::protocol::{Kind, Request};
-use espell_chester::transport::Target;
+use espell_chester::transport::{Connection, Target};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// How a fleet update runs.
@@ -150,17 +152,78 @@ fn each<T: Send + 'static>(targets: &[Target], f: impl Fn(Target) -> T + Send + 
         .collect()
 }
 
+/// What `prepare_all` answers per instance: its first answer, the open connection when
+/// it prepared, and when the answer came.
+type Prepares = Vec<(String, Option<Connection>, Instant)>;
+
+/// Phase 1 on every instance at once. Once the update can no longer commit — an instance
+/// failed to prepare, or the first prepared so long ago (3/4 of the prepare timeout) that
+/// a commit would come too late for it — the coordinator stops waiting for the others
+/// (their connections close: presumed abort) instead of holding the prepared ones paused
+/// until the answer timeout. Answers the prepares and, if it stopped early, why.
+fn prepare_all(
+    targets: &[Target],
+    file: &str,
+    script: &str,
+    timeout_ms: u64,
+    answer_timeout: Duration,
+) -> (Prepares, String) {
+    let n = targets.len();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    for (i, t) in targets.iter().cloned().enumerate() {
+        let (tx, cancel, file, script) = (tx.clone(), cancel.clone(), file.to_string(), script.to_string());
+        std::thread::spawn(move || {
+            let (text, conn) = client::prepare(&t, &file, &script, timeout_ms, answer_timeout, Some(cancel));
+            let _ = tx.send((i, text, conn, Instant::now()));
+        });
+    }
+    drop(tx);
+    let cut = Duration::from_millis(timeout_ms - timeout_ms / 4);
+    let mut got: Vec<Option<(String, Option<Connection>, Instant)>> = (0..n).map(|_| None).collect();
+    let mut first_prepared: Option<Instant> = None;
+    let mut stopped = String::new();
+    for _ in 0..n {
+        let next = match first_prepared {
+            Some(t0) if stopped.is_empty() => match rx.recv_timeout(cut.saturating_sub(t0.elapsed())) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    stopped = format!(
+                        "stopped waiting for the instances still preparing: the first prepared {} ms ago, too close to its {timeout_ms} ms prepare timeout for a commit\n",
+                        t0.elapsed().as_millis()
+                    );
+                    cancel.store(true, Ordering::SeqCst);
+                    rx.recv().ok()
+                }
+                other => other.ok(),
+            },
+            _ => rx.recv().ok(),
+        };
+        let Some((i, text, conn, at)) = next else { break };
+        if conn.is_none() && stopped.is_empty() {
+            stopped = format!(
+                "stopped waiting for the instances still preparing: {} could not prepare\n",
+                targets[i]
+            );
+            cancel.store(true, Ordering::SeqCst);
+        } else if conn.is_some() && first_prepared.is_none() {
+            first_prepared = Some(at);
+        }
+        got[i] = Some((text, conn, at));
+    }
+    let prepared = got
+        .into_iter()
+        .map(|g| g.unwrap_or_else(|| ("error: the worker failed\n".into(), None, Instant::now())))
+        .collect();
+    (prepared, stopped)
+}
+
 /// A fleet update: prepare everywhere, then commit everywhere or roll back everywhere. An
 /// empty `script` is a fleet revert (each instance undoes its last update, all or none).
 /// Answers the report and whether the update committed on every instance.
 pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (String, bool) {
     let started = Instant::now();
     let (label, source, timeout) = (file.to_string(), script.to_string(), opts.prepare_timeout_ms);
-    let answer_timeout = opts.answer_timeout;
-    let prepared = each(targets, move |t| {
-        let (text, conn) = client::prepare(&t, &label, &source, timeout, answer_timeout);
-        (text, conn, Instant::now())
-    });
+    let (prepared, stopped) = prepare_all(targets, &label, &source, timeout, opts.answer_timeout);
     let mut all = prepared.iter().all(|(_, c, _)| c.is_some());
     let n = targets.len();
     if all {
@@ -289,6 +352,10 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
         &rows,
     ));
     out.push_str(&late);
+    // Worth saying only when someone was still preparing.
+    if firsts.iter().any(|f| f.contains("can no longer commit")) {
+        out.push_str(&stopped);
+    }
     out.push_str(&notes);
     (out, committed == n)
 }

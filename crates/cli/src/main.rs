@@ -136,7 +136,7 @@ enum Command {
         fleet: Option<PathBuf>,
         /// Fleet updates: how long a prepared instance holds the update paused without a
         /// decision before rolling it back by itself (ms).
-        #[arg(long, value_name = "MS", default_value_t = 2000)]
+        #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
         prepare_timeout: u64,
         /// Fleet updates: wait MS between "prepared on all" and the decision (a drill for
         /// the window a coordinator crash leaves; below 3/4 of --prepare-timeout it commits).

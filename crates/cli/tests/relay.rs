@@ -368,3 +368,40 @@ fn an_instance_that_dies_between_prepare_and_commit_makes_every_instance_roll_ba
     );
     assert_eq!(a.state(), before, "the survivor must not have committed");
 }
+
+#[test]
+fn a_fleet_update_stops_waiting_for_a_hung_instance_once_it_can_no_longer_commit() {
+    let app = App::start("cut");
+    let before = app.state();
+    let hang = "exec:cat >/dev/null; exec sleep 300";
+    // The answer timeout is the default (60 s); the prepare timeout decides instead: 3/4
+    // of it after the real instance prepared, no commit could reach it in time.
+    let (out, took, _) = espell(&[
+        "patch",
+        "--prepare-timeout",
+        "4000",
+        "--to",
+        &app.sock(),
+        "--to",
+        hang,
+        &app.script(),
+    ]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(took < Duration::from_secs(40), "{took:?}\n{report}");
+    assert!(report.contains("rolled back on all 2 instances"), "{report}");
+    assert!(
+        report.contains("stopped waiting for the instances still preparing: the first prepared"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "{hang}: stopped waiting: the fleet update can no longer commit"
+        )),
+        "{report}"
+    );
+    assert_eq!(app.state(), before);
+    // An out-of-range prepare timeout is refused before anything is sent.
+    let (out, _, _) = espell(&["patch", "--prepare-timeout", "0", "--to", &app.sock(), &app.script()]);
+    assert!(!out.status.success() && text(&out.stderr).contains("--prepare-timeout"));
+}
