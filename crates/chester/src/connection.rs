@@ -277,13 +277,17 @@ impl Connection {
     }
 
     /// Reads everything up to the end of the connection (bytes, not yet checked as text).
+    /// A reset after an answer ends it (a server that refuses a request answers and closes
+    /// without reading it, which resets the connection).
     pub fn read_to_end(&mut self) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
         let mut buf = [0u8; 8192];
         loop {
-            match self.read(&mut buf)? {
-                0 => return Ok(out),
-                n => out.extend_from_slice(&buf[..n]),
+            match self.read(&mut buf) {
+                Ok(0) => return Ok(out),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !out.is_empty() => return Ok(out),
+                Err(e) => return Err(e),
             }
         }
     }
