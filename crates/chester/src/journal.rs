@@ -331,8 +331,15 @@ pub fn lock(dir: &Path) -> Result<File, String> {
 /// Reads `dir/journal` (none yet: no entries).
 pub fn read(dir: &Path) -> Result<Vec<Entry>, String> {
     let path = dir.join("journal");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse(&text, &path.display().to_string()),
+    match std::fs::read(&path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => parse(&text, &path.display().to_string()),
+            Err(e) => {
+                let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+                Err(format!("{}:{line}: not UTF-8 text (a damaged journal)", path.display()))
+            }
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
@@ -341,6 +348,12 @@ pub fn read(dir: &Path) -> Result<Vec<Entry>, String> {
 impl Journal {
     /// Opens (creating the directory if needed), locks and reads the journal in `dir`.
     pub fn open(dir: &Path) -> Result<Journal, String> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(format!(
+                "{}: not a directory (--journal names the directory that holds the journal)",
+                dir.display()
+            ));
+        }
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let lock = lock(dir)?;
         let entries = read(dir)?;
@@ -455,6 +468,19 @@ mod tests {
         assert!(Journal::open(&dir).unwrap_err().contains("in use"));
         drop(j);
         assert_eq!(Journal::open(&dir).unwrap().next_seq(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_journal_that_is_not_text_or_not_a_directory_is_named() {
+        let dir = std::env::temp_dir().join(format!("espell-journal-bytes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("journal"), b"espell-journal 1\nentry 1 apply 1\nfile: \xff\n").unwrap();
+        let e = read(&dir).unwrap_err();
+        assert!(e.ends_with("journal:3: not UTF-8 text (a damaged journal)"), "{e}");
+        let file = dir.join("journal");
+        let e = Journal::open(&file).unwrap_err();
+        assert!(e.contains("not a directory"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -2,7 +2,9 @@
 //! for the application to reach quiescence (update points and safe waits), and runs each
 //! script in the hypervisor as a transaction, answering what happened.
 
+pub mod answer;
 pub mod client;
+pub mod connection;
 pub mod control;
 pub mod journal;
 pub mod protocol;

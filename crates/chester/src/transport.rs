@@ -4,10 +4,10 @@
 //! stdout). We never listen on the network: reaching other machines, and authenticating,
 //! is the job of the tools that already do it (ADR 0018).
 
-use std::io::{Read, Write};
+pub use crate::connection::Connection;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A control connection's target.
@@ -117,41 +117,25 @@ impl Target {
         }
     }
 
-    /// Opens a connection.
-    pub fn connect(&self, read_timeout: Duration) -> std::io::Result<Connection> {
+    /// Opens a connection whose reads wait at most `timeout` in all (see `Connection`).
+    pub fn connect(&self, timeout: Duration) -> std::io::Result<Connection> {
         match self.command() {
             None => {
                 let Target::Socket(path) = self else {
                     unreachable!("only sockets have no command")
                 };
                 let stream = UnixStream::connect(path)?;
-                stream.set_read_timeout(Some(read_timeout))?;
-                stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-                Ok(Connection::Socket(stream))
+                Connection::socket(self.to_string(), stream, timeout)
             }
             Some(argv) => {
-                let mut child = Command::new(&argv[0])
+                let child = Command::new(&argv[0])
                     .args(&argv[1..])
                     .stdin(Stdio::piped())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
                     .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {}: {e}", argv[0])))?;
-                let stdin = child.stdin.take();
-                let stdout = child.stdout.take().expect("piped");
-                // Collect what the relay says on stderr (why it could not connect).
-                let mut stderr = child.stderr.take().expect("piped");
-                let errors = std::thread::spawn(move || {
-                    let mut text = String::new();
-                    let _ = stderr.read_to_string(&mut text);
-                    text
-                });
-                Ok(Connection::Relay {
-                    child,
-                    stdin,
-                    stdout,
-                    errors: Some(errors),
-                })
+                Ok(Connection::relay(self.to_string(), child, timeout))
             }
         }
     }
@@ -163,129 +147,6 @@ pub fn shell_quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-/// One open control connection.
-pub enum Connection {
-    /// A local socket.
-    Socket(UnixStream),
-    /// A relay process (ssh, or an exec: command).
-    Relay {
-        /// The process.
-        child: Child,
-        /// Its stdin (None once shut).
-        stdin: Option<ChildStdin>,
-        /// Its stdout.
-        stdout: ChildStdout,
-        /// The thread collecting its stderr.
-        errors: Option<std::thread::JoinHandle<String>>,
-    },
-}
-
-impl Connection {
-    /// Writes all of `bytes`.
-    pub fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            Connection::Socket(s) => s.write_all(bytes),
-            Connection::Relay { stdin, .. } => match stdin {
-                Some(w) => w.write_all(bytes).and_then(|()| w.flush()),
-                None => Err(std::io::ErrorKind::BrokenPipe.into()),
-            },
-        }
-    }
-
-    /// Shuts the writing side (the request is complete).
-    pub fn shutdown_write(&mut self) {
-        match self {
-            Connection::Socket(s) => {
-                let _ = s.shutdown(std::net::Shutdown::Write);
-            }
-            Connection::Relay { stdin, .. } => drop(stdin.take()),
-        }
-    }
-
-    /// Reads up to `buf.len()` bytes.
-    pub fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Connection::Socket(s) => s.read(buf),
-            Connection::Relay { stdout, .. } => stdout.read(buf),
-        }
-    }
-
-    /// Reads everything up to the end of the connection.
-    pub fn read_to_end(&mut self) -> std::io::Result<String> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 8192];
-        loop {
-            match self.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(e) if out.is_empty() => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(String::from_utf8_lossy(&out).into_owned())
-    }
-
-    /// Reads one line (without its newline); None at the end of the connection.
-    pub fn read_line(&mut self) -> std::io::Result<Option<String>> {
-        let mut line = Vec::new();
-        let mut b = [0u8; 1];
-        loop {
-            match self.read(&mut b)? {
-                0 if line.is_empty() => return Ok(None),
-                0 => break,
-                _ if b[0] == b'\n' => break,
-                _ => line.push(b[0]),
-            }
-            if line.len() > 4096 {
-                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "line too long"));
-            }
-        }
-        Ok(Some(String::from_utf8_lossy(&line).into_owned()))
-    }
-
-    /// Reads exactly `n` bytes.
-    pub fn read_exact(&mut self, n: usize) -> std::io::Result<String> {
-        let mut out = vec![0u8; n];
-        let mut got = 0;
-        while got < n {
-            match self.read(&mut out[got..])? {
-                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                k => got += k,
-            }
-        }
-        Ok(String::from_utf8_lossy(&out).into_owned())
-    }
-
-    /// Closes the connection; for a relay, waits for it and answers what it said on stderr.
-    pub fn close(self) -> String {
-        match self {
-            Connection::Socket(_) => String::new(),
-            Connection::Relay {
-                mut child,
-                stdin,
-                stdout,
-                errors,
-            } => {
-                drop(stdin);
-                drop(stdout);
-                // The relay ends when its connection ends; do not wait forever for one
-                // that does not.
-                for _ in 0..200 {
-                    if let Ok(Some(_)) = child.try_wait() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                if let Ok(None) = child.try_wait() {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-                errors.and_then(|h| h.join().ok()).unwrap_or_default()
-            }
-        }
     }
 }
 

@@ -6,7 +6,9 @@
 
 use espell_chester::client;
 use espell_chester::protocol::{Kind, Request};
-use espell_chester::transport::Target;
+use espell_chester::transport::{Connection, Target};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// How a fleet update runs.
@@ -17,21 +19,32 @@ pub struct Options {
     /// Wait this long between "all prepared" and the decision (to rehearse a coordinator
     /// that dies in that window).
     pub pause_before_commit: Option<Duration>,
+    /// How long to wait for each instance's answer (to the prepare, and to the decision)
+    /// before counting it as failed (a relay that hangs is killed).
+    pub answer_timeout: Duration,
 }
 
-/// Reads a fleet file: one target per line; blank lines and `#` comments are skipped.
+/// Reads a fleet file: one target per line; blank lines and `#` comments are skipped. A
+/// bad or repeated target is an error naming the file and line.
 pub fn read_fleet_file(path: &std::path::Path) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let targets: Vec<String> = text
-        .lines()
-        .map(|l| l.split_once('#').map_or(l, |(t, _)| t).trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
+    let mut targets: Vec<(usize, String, Target)> = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.split_once('#').map_or(l, |(t, _)| t).trim();
+        if t.is_empty() {
+            continue;
+        }
+        let at = format!("{}:{}", path.display(), i + 1);
+        let target = Target::parse(t).map_err(|e| format!("{at}: {e}"))?;
+        if let Some((first, _, _)) = targets.iter().find(|(_, _, seen)| *seen == target) {
+            return Err(format!("{at}: target {target} is given twice (also on line {first})"));
+        }
+        targets.push((i + 1, t.to_string(), target));
+    }
     if targets.is_empty() {
         return Err(format!("{}: no targets (one per line)", path.display()));
     }
-    Ok(targets)
+    Ok(targets.into_iter().map(|(_, t, _)| t).collect())
 }
 
 /// Parses every target, naming the bad one.
@@ -80,6 +93,13 @@ fn reason(text: &str) -> String {
         .find_map(|l| l.strip_prefix("reason: "))
         .map(str::to_string)
         .unwrap_or_else(|| text.lines().next().unwrap_or("no answer").to_string())
+}
+
+/// `why` without a leading `error: TARGET: ` (the note names the target already).
+fn without_target(why: &str, t: &Target) -> String {
+    let named = format!("{t}: ");
+    let bare = why.strip_prefix("error: ").unwrap_or(why);
+    bare.strip_prefix(&named).unwrap_or(bare).to_string()
 }
 
 /// One row of a table.
@@ -132,16 +152,78 @@ fn each<T: Send + 'static>(targets: &[Target], f: impl Fn(Target) -> T + Send + 
         .collect()
 }
 
+/// What `prepare_all` answers per instance: its first answer, the open connection when
+/// it prepared, and when the answer came.
+type Prepares = Vec<(String, Option<Connection>, Instant)>;
+
+/// Phase 1 on every instance at once. Once the update can no longer commit — an instance
+/// failed to prepare, or the first prepared so long ago (3/4 of the prepare timeout) that
+/// a commit would come too late for it — the coordinator stops waiting for the others
+/// (their connections close: presumed abort) instead of holding the prepared ones paused
+/// until the answer timeout. Answers the prepares and, if it stopped early, why.
+fn prepare_all(
+    targets: &[Target],
+    file: &str,
+    script: &str,
+    timeout_ms: u64,
+    answer_timeout: Duration,
+) -> (Prepares, String) {
+    let n = targets.len();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    for (i, t) in targets.iter().cloned().enumerate() {
+        let (tx, cancel, file, script) = (tx.clone(), cancel.clone(), file.to_string(), script.to_string());
+        std::thread::spawn(move || {
+            let (text, conn) = client::prepare(&t, &file, &script, timeout_ms, answer_timeout, Some(cancel));
+            let _ = tx.send((i, text, conn, Instant::now()));
+        });
+    }
+    drop(tx);
+    let cut = Duration::from_millis(timeout_ms - timeout_ms / 4);
+    let mut got: Vec<Option<(String, Option<Connection>, Instant)>> = (0..n).map(|_| None).collect();
+    let mut first_prepared: Option<Instant> = None;
+    let mut stopped = String::new();
+    for _ in 0..n {
+        let next = match first_prepared {
+            Some(t0) if stopped.is_empty() => match rx.recv_timeout(cut.saturating_sub(t0.elapsed())) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    stopped = format!(
+                        "stopped waiting for the instances still preparing: the first prepared {} ms ago, too close to its {timeout_ms} ms prepare timeout for a commit\n",
+                        t0.elapsed().as_millis()
+                    );
+                    cancel.store(true, Ordering::SeqCst);
+                    rx.recv().ok()
+                }
+                other => other.ok(),
+            },
+            _ => rx.recv().ok(),
+        };
+        let Some((i, text, conn, at)) = next else { break };
+        if conn.is_none() && stopped.is_empty() {
+            stopped = format!(
+                "stopped waiting for the instances still preparing: {} could not prepare\n",
+                targets[i]
+            );
+            cancel.store(true, Ordering::SeqCst);
+        } else if conn.is_some() && first_prepared.is_none() {
+            first_prepared = Some(at);
+        }
+        got[i] = Some((text, conn, at));
+    }
+    let prepared = got
+        .into_iter()
+        .map(|g| g.unwrap_or_else(|| ("error: the worker failed\n".into(), None, Instant::now())))
+        .collect();
+    (prepared, stopped)
+}
+
 /// A fleet update: prepare everywhere, then commit everywhere or roll back everywhere. An
 /// empty `script` is a fleet revert (each instance undoes its last update, all or none).
 /// Answers the report and whether the update committed on every instance.
 pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (String, bool) {
     let started = Instant::now();
     let (label, source, timeout) = (file.to_string(), script.to_string(), opts.prepare_timeout_ms);
-    let prepared = each(targets, move |t| {
-        let (text, conn) = client::prepare(&t, &label, &source, timeout);
-        (text, conn, Instant::now())
-    });
+    let (prepared, stopped) = prepare_all(targets, &label, &source, timeout, opts.answer_timeout);
     let mut all = prepared.iter().all(|(_, c, _)| c.is_some());
     let n = targets.len();
     if all {
@@ -167,6 +249,22 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
             );
         }
     }
+    // An instance whose connection ended (or that spoke) while it should be waiting for
+    // the decision no longer holds its prepare: it died, gave up, or its relay did. A
+    // commit now would leave the fleet split; abort everywhere instead.
+    let mut prepared = prepared;
+    if all {
+        for (t, (_, conn, _)) in targets.iter().zip(prepared.iter_mut()) {
+            if let Some(c) = conn {
+                if !c.still_open() {
+                    all = false;
+                    late.push_str(&format!(
+                        "{t} no longer holds its prepare (its connection ended before the decision); aborting everywhere\n"
+                    ));
+                }
+            }
+        }
+    }
     // Phase 2: the decision, to every prepared instance at once.
     let mut firsts = Vec::new();
     let mut handles = Vec::new();
@@ -174,13 +272,22 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
         firsts.push(text);
         handles.push(conn.map(|c| std::thread::spawn(move || client::decide(c, all))));
     }
+    // A final answer that never came: after an abort the instance rolls back by itself
+    // (presumed abort); after a commit nobody here knows.
     let finals: Vec<Option<String>> = handles
         .into_iter()
-        .map(|h| h.map(|h| h.join().unwrap_or_else(|_| "error: worker failed\n".into())))
+        .map(|h| {
+            h.map(|h| match h.join() {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) if all => format!("unknown: {e}\n"),
+                Ok(Err(e)) => format!("rolled back: presumed abort ({e})\n"),
+                Err(_) => "unknown: the worker failed\n".into(),
+            })
+        })
         .collect();
     let mut rows = Vec::new();
     let mut notes = String::new();
-    let mut committed = 0;
+    let (mut committed, mut unknown) = (0, 0);
     for ((t, first), last) in targets.iter().zip(&firsts).zip(&finals) {
         let outcome = match last {
             Some(l) => status(l),
@@ -188,6 +295,8 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
         };
         if outcome == "committed" {
             committed += 1;
+        } else if outcome == "unknown" {
+            unknown += 1;
         }
         let hold = last.as_deref().and_then(|l| number_after(l, "hold: "));
         rows.push(Row {
@@ -200,15 +309,21 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
             ],
         });
         match last {
-            None => notes.push_str(&format!("{t}: {}\n", reason(first))),
+            None => notes.push_str(&format!("{t}: {}\n", without_target(&reason(first), t))),
             Some(l) if outcome != "committed" => notes.push_str(&format!("{t}: {}\n", l.lines().next().unwrap_or(""))),
             _ => {}
         }
     }
     let verdict = if committed == n {
         format!("committed on all {n} instances")
+    } else if unknown > 0 {
+        format!(
+            "UNKNOWN: committed on {committed} of {n} instances, {unknown} did not answer the commit (they may have committed); `espell patch --state` shows which; revert those or apply again on the others"
+        )
     } else if committed == 0 {
-        if !late.is_empty() {
+        if late.contains("no longer holds") {
+            format!("rolled back on all {n} instances (one went away before the decision)")
+        } else if !late.is_empty() {
             format!("rolled back on all {n} instances (the prepares took too long)")
         } else if all {
             format!("rolled back on all {n} instances (the decision to commit did not arrive)")
@@ -237,16 +352,20 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
         &rows,
     ));
     out.push_str(&late);
+    // Worth saying only when someone was still preparing.
+    if firsts.iter().any(|f| f.contains("can no longer commit")) {
+        out.push_str(&stopped);
+    }
     out.push_str(&notes);
     (out, committed == n)
 }
 
 /// Sends one request to every instance at once and tabulates the answers (`--dry-run`,
 /// `--history`).
-pub fn broadcast(targets: &[Target], request: &Request) -> (String, bool) {
+pub fn broadcast(targets: &[Target], request: &Request, timeout: Duration) -> (String, bool) {
     let r = request.clone();
     let answers = each(targets, move |t| {
-        client::send_to(&t, &r).unwrap_or_else(|e| format!("error: {e}\n"))
+        client::send_to(&t, &r, timeout).unwrap_or_else(|e| format!("error: {e}\n"))
     });
     let good = |a: &str| match request.kind {
         Kind::DryRun => a.starts_with("would commit"),
@@ -306,14 +425,14 @@ pub fn code_digest_of(answer: &str) -> Option<String> {
 }
 
 /// `--state` across the fleet: every instance's code digest, and whether they agree.
-pub fn state(targets: &[Target]) -> (String, bool) {
+pub fn state(targets: &[Target], timeout: Duration) -> (String, bool) {
     let request = Request {
         kind: Kind::State,
         file: String::new(),
         script: String::new(),
     };
     let answers = each(targets, move |t| {
-        client::send_to(&t, &request).unwrap_or_else(|e| format!("error: {e}\n"))
+        client::send_to(&t, &request, timeout).unwrap_or_else(|e| format!("error: {e}\n"))
     });
     let digests: Vec<Option<String>> = answers.iter().map(|a| code_digest_of(a)).collect();
     let first = digests.first().cloned().flatten();
@@ -391,6 +510,35 @@ mod tests {
         assert!(parse_targets(&["/a".into(), "/a".into()])
             .unwrap_err()
             .contains("twice"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bad_lines_in_a_fleet_file_are_named_with_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("espell-fleet-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("fleet");
+        std::fs::write(&f, "/tmp/a.sock\n# c\nssh://host\n").unwrap();
+        let e = read_fleet_file(&f).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "{}:3: ssh://host: expected ssh://[user@]host/path/to/app.sock",
+                f.display()
+            )
+        );
+        std::fs::write(&f, "/tmp/a.sock\nexec:\n").unwrap();
+        assert!(read_fleet_file(&f)
+            .unwrap_err()
+            .starts_with(&format!("{}:2: exec: needs", f.display())));
+        std::fs::write(&f, "/tmp/a.sock\n\n/tmp/./a.sock  # again\n").unwrap();
+        assert_eq!(
+            read_fleet_file(&f).unwrap_err(),
+            format!(
+                "{}:3: target /tmp/./a.sock is given twice (also on line 1)",
+                f.display()
+            )
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

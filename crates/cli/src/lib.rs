@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bridge;
 pub mod capture;
+pub mod closed_stdout;
 pub mod dashboard;
 pub mod experiment;
 pub mod fleet;

@@ -136,12 +136,16 @@ enum Command {
         fleet: Option<PathBuf>,
         /// Fleet updates: how long a prepared instance holds the update paused without a
         /// decision before rolling it back by itself (ms).
-        #[arg(long, value_name = "MS", default_value_t = 2000)]
+        #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
         prepare_timeout: u64,
         /// Fleet updates: wait MS between "prepared on all" and the decision (a drill for
         /// the window a coordinator crash leaves; below 3/4 of --prepare-timeout it commits).
         #[arg(long, value_name = "MS")]
         pause_before_commit: Option<u64>,
+        /// How long to wait for each instance's answer before giving up on it (ms; a
+        /// hanging ssh or exec: relay is killed, and in a fleet update that instance fails).
+        #[arg(long, value_name = "MS", default_value_t = 60_000)]
+        answer_timeout: u64,
         /// Run the script and roll it back, answering what it would change.
         #[arg(long)]
         dry_run: bool,
@@ -275,6 +279,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    espell_cli::closed_stdout::install();
     let cli = Cli::parse_from(som_style_args(std::env::args_os().collect()));
     match cli.command {
         Command::Run {
@@ -311,6 +316,7 @@ fn main() -> ExitCode {
             fleet,
             prepare_timeout,
             pause_before_commit,
+            answer_timeout,
             dry_run,
             history,
             revert,
@@ -356,11 +362,12 @@ fn main() -> ExitCode {
             let opts = espell_cli::fleet::Options {
                 prepare_timeout_ms: prepare_timeout,
                 pause_before_commit: pause_before_commit.map(std::time::Duration::from_millis),
+                answer_timeout: std::time::Duration::from_millis(answer_timeout.max(1)),
             };
             if targets.len() > 1 || fleet.is_some() {
                 patch_fleet(&targets, kind, file.as_deref(), &opts)
             } else {
-                patch(&targets[0], kind, file.as_deref())
+                patch(&targets[0], kind, file.as_deref(), opts.answer_timeout)
             }
         }
         Command::Journal {
@@ -898,12 +905,12 @@ fn patch_fleet(
     let (report, ok) = match kind {
         Kind::Apply => espell_cli::fleet::update(targets, &request.file, &request.script, opts),
         Kind::Revert => espell_cli::fleet::update(targets, "revert", "", opts),
-        Kind::State => espell_cli::fleet::state(targets),
+        Kind::State => espell_cli::fleet::state(targets, opts.answer_timeout),
         Kind::InPlace => {
             eprintln!("espell: --in-place is for one instance (it has no transaction to share)");
             return ExitCode::FAILURE;
         }
-        _ => espell_cli::fleet::broadcast(targets, &request),
+        _ => espell_cli::fleet::broadcast(targets, &request, opts.answer_timeout),
     };
     print!("{report}");
     if ok {
@@ -918,12 +925,13 @@ fn patch(
     to: &espell_chester::transport::Target,
     kind: espell_chester::protocol::Kind,
     file: Option<&std::path::Path>,
+    timeout: std::time::Duration,
 ) -> ExitCode {
     let request = match patch_request(kind, file) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    match espell_chester::client::send_to(to, &request) {
+    match espell_chester::client::send_to(to, &request, timeout) {
         Ok(reply) => {
             print!("{reply}");
             let first = reply.lines().next().unwrap_or("");
@@ -937,7 +945,7 @@ fn patch(
             }
         }
         Err(e) => {
-            eprintln!("espell: cannot reach {to}: {e}");
+            eprintln!("espell: {e}");
             ExitCode::FAILURE
         }
     }
