@@ -23,13 +23,16 @@ pub struct Runner {
 
 impl Runner {
     /// espell itself on `dir` (with `lib` directories first; virtualized under an idle
-    /// hypervisor if asked).
-    pub fn espell(espell: &Path, dir: &Path, lib: &[PathBuf], virtualized: bool) -> Runner {
+    /// hypervisor if asked; timing CPU time with `cpu_clock`, as Lua's harness does).
+    pub fn espell(espell: &Path, dir: &Path, lib: &[PathBuf], virtualized: bool, cpu_clock: bool) -> Runner {
         let mut cp: Vec<String> = lib.iter().map(|d| d.display().to_string()).collect();
         cp.push(dir.display().to_string());
         let mut prefix = vec!["run".to_string()];
         if virtualized {
             prefix.push("--hypervisor".into());
+        }
+        if cpu_clock {
+            prefix.push("--cpu-clock".into());
         }
         let mut startup = prefix.clone();
         prefix.extend(["-cp".to_string(), cp.join(":"), "Harness".to_string()]);
@@ -54,8 +57,8 @@ impl Runner {
     }
 
     /// Another espell binary (e.g. a build of an older commit) on the same benchmarks.
-    pub fn other_espell(binary: &Path, dir: &Path, lib: &[PathBuf]) -> Runner {
-        let mut r = Runner::espell(binary, dir, lib, false);
+    pub fn other_espell(binary: &Path, dir: &Path, lib: &[PathBuf], cpu_clock: bool) -> Runner {
+        let mut r = Runner::espell(binary, dir, lib, false, cpu_clock);
         r.label = binary.display().to_string();
         r
     }

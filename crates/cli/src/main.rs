@@ -61,6 +61,11 @@ enum Command {
         /// said so), instead of refusing to start.
         #[arg(long)]
         journal_skip_failed: bool,
+        /// `system ticks` and `system time` answer the CPU time the process has used
+        /// instead of the wall-clock time since start (what Lua's os.clock measures: fair
+        /// benchmark timings on a shared machine).
+        #[arg(long)]
+        cpu_clock: bool,
         /// A class name on the class path, or a path to Name.som.
         program: String,
         /// Arguments passed to the program.
@@ -121,6 +126,11 @@ enum Command {
         /// twins in bench/lua, `lua5.4` on the PATH) or the path of another espell binary.
         #[arg(long, value_name = "lua|ESPELL")]
         compare: Option<String>,
+        /// What espell's iteration times count: cpu (the process's CPU time, as Lua's
+        /// harness counts with os.clock: comparable on a loaded machine) or wall (SOM's
+        /// `system ticks`; needed for espell binaries older than `run --cpu-clock`).
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "wall"])]
+        clock: String,
     },
     /// Send an update script to a running `espell run --hypervisor` (exit 0 only when
     /// committed; with --dry-run, when it would commit). With several targets (--to
@@ -293,9 +303,11 @@ fn main() -> ExitCode {
             script_timeout,
             journal,
             journal_skip_failed,
+            cpu_clock,
             program,
             args,
         } => {
+            espell_vm::clock::use_cpu_time(cpu_clock);
             let script_timeout = std::time::Duration::from_millis(script_timeout);
             let journal = journal.map(|dir| (dir, journal_skip_failed));
             match update_after_ms {
@@ -465,7 +477,9 @@ fn main() -> ExitCode {
             lib,
             mode,
             compare,
+            clock,
         } => {
+            let cpu = clock == "cpu";
             let dir = dir.unwrap_or_else(bench::default_bench_dir);
             // The startup row comes with the whole suite, or when asked for as `Hello`.
             let with_startup = names.is_empty() || names.iter().any(|n| n == "Hello");
@@ -478,11 +492,16 @@ fn main() -> ExitCode {
             let espell = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("espell"));
             let lib = lib.as_deref().map(setup::split_class_path).unwrap_or_default();
             // With --mode both, A is virtualized and B vanilla: the ratio is virtualized/vanilla.
-            let a = bench::Runner::espell(&espell, &dir, &lib, mode == "virtualized" || mode == "both");
+            let a = bench::Runner::espell(&espell, &dir, &lib, mode == "virtualized" || mode == "both", cpu);
             let b = match (compare.as_deref(), mode.as_str()) {
                 (Some("lua"), _) => Some(bench::Runner::lua(&dir)),
-                (Some(other), _) => Some(bench::Runner::other_espell(std::path::Path::new(other), &dir, &lib)),
-                (None, "both") => Some(bench::Runner::espell(&espell, &dir, &lib, false)),
+                (Some(other), _) => Some(bench::Runner::other_espell(
+                    std::path::Path::new(other),
+                    &dir,
+                    &lib,
+                    cpu,
+                )),
+                (None, "both") => Some(bench::Runner::espell(&espell, &dir, &lib, false, cpu)),
                 (None, _) => None,
             };
             let (iterations, inner) = (iterations.max(1), inner.max(1));

@@ -602,3 +602,33 @@ fn a_missing_program_file_is_named() {
         stderr(&out)
     );
 }
+
+#[test]
+fn with_cpu_clock_system_ticks_count_cpu_time_not_sleep() {
+    // `espell run --cpu-clock`: `system ticks` counts the process's CPU time (what Lua's
+    // os.clock counts), so a 300 ms sleep barely moves it; without the flag it is the wall
+    // clock. `espell bench` runs espell this way by default.
+    let dir = scratch(
+        "cpuclock",
+        &[(
+            "Sleepy.som",
+            "Sleepy = ( run = ( | t | t := system ticks. Processor sleep: 300. (system ticks - t) println ) )",
+        )],
+    );
+    let cp = dir.to_str().unwrap();
+    let cpu = espell(&["run", "--cpu-clock", "-cp", cp, "Sleepy"]);
+    let cpu_us: i64 = stdout(&cpu)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}{}", stdout(&cpu), stderr(&cpu)));
+    assert!(cpu_us < 150_000, "a sleep used {cpu_us} us of CPU time");
+    let wall = espell(&["-cp", cp, "Sleepy"]);
+    let wall_us: i64 = stdout(&wall)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}{}", stdout(&wall), stderr(&wall)));
+    assert!(
+        wall_us >= 300_000,
+        "the wall clock moved only {wall_us} us over a 300 ms sleep"
+    );
+}

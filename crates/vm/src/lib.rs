@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod bytecode;
 pub mod class;
+pub mod clock;
 pub mod compiler;
 pub mod context;
 pub mod error;

@@ -118,13 +118,15 @@ fn print_stack_trace(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     ret_bool(interp, argc, true)
 }
 
+/// Milliseconds since start (or of CPU time: `crate::clock`).
 fn time(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let ms = interp.started.elapsed().as_millis() as i64;
+    let ms = crate::clock::micros_since(interp.started) / 1000;
     interp.prim_return(argc, Value::small(ms))
 }
 
+/// Microseconds since start (or of CPU time: `crate::clock`).
 fn ticks(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let us = interp.started.elapsed().as_micros() as i64 + 1;
+    let us = crate::clock::micros_since(interp.started) + 1;
     interp.prim_return(argc, Value::small(us))
 }
 
