@@ -15,8 +15,8 @@ use crate::value::Value;
 /// collection stays proportional to the allocation it pays for. (200,000 gave peaks of
 /// 15–25 MB on the benchmarks; 20,000 gives 5–9 MB at the same speed; 64,000 roughly
 /// halves the web application's time in collection, whose live set is 10–20 thousand
-/// objects: ADR 0015.)
-const MIN_GC_THRESHOLD: usize = 64_000;
+/// objects, but takes small programs to 11–12 MB, past twice Lua's peak: ADR 0015.)
+const MIN_GC_THRESHOLD: usize = 20_000;
 
 /// The object table of a space.
 pub struct Heap {
