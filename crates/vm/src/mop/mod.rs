@@ -9,6 +9,7 @@ pub mod code_digest;
 pub mod digest;
 pub mod migrate;
 pub mod mirrors;
+mod revert_check;
 pub mod session;
 pub mod transfer;
 pub mod undo;

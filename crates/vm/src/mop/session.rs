@@ -155,6 +155,7 @@ impl UpdateSession {
     pub fn commit_with_undo(mut self, app: &mut Interp) -> (ChangeSummary, UndoLog) {
         self.end_transfer(app);
         app.space.bump_epoch();
+        super::revert_check::seal(app, &mut self.log);
         let roots = self.log_values();
         app.undo_roots.push(roots);
         let root_slot = app.undo_roots.len() - 1;
@@ -610,6 +611,7 @@ impl UpdateSession {
                 object,
                 index,
                 previous,
+                after: None,
             });
         }
         let obj = app.space.heap.get_mut(object);
@@ -646,7 +648,7 @@ impl UpdateSession {
         // What was fresh now stands where an older object stood (and vice versa).
         self.fresh.remove(&a);
         self.fresh.remove(&b);
-        self.log.push(Undo::Swap { a, b });
+        self.log.push(Undo::Swap { a, b, after: None });
         app.space.bump_epoch();
         self.summary.instances += 2;
         Ok(())
