@@ -183,9 +183,13 @@ impl Hypervisor {
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
         // A failed state transfer fails the update even if the script handled the error.
-        let result = match (result, session.session.failure()) {
+        // So does a class layout left inconsistent by field changes (`mop::layout`).
+        let failure = (session.session.failure())
+            .map(|reason| format!("state transfer failed: {reason}"))
+            .or_else(|| session.session.layout_failure(app));
+        let result = match (result, failure) {
             (Ok(_), Some(reason)) => Err(VmError::Uncaught {
-                message: format!("state transfer failed: {reason}"),
+                message: reason,
                 backtrace: Vec::new(),
             }),
             (other, _) => other,
@@ -258,9 +262,13 @@ impl Hypervisor {
         let result = body(&mut self.interp, mirror);
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
-        let result = match (result, session.session.failure()) {
+        // So does a class layout left inconsistent by field changes (`mop::layout`).
+        let failure = (session.session.failure())
+            .map(|reason| format!("state transfer failed: {reason}"))
+            .or_else(|| session.session.layout_failure(app));
+        let result = match (result, failure) {
             (Ok(_), Some(reason)) => Err(VmError::Uncaught {
-                message: format!("state transfer failed: {reason}"),
+                message: reason,
                 backtrace: Vec::new(),
             }),
             (other, _) => other,

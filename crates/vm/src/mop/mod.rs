@@ -7,6 +7,7 @@
 
 pub mod code_digest;
 pub mod digest;
+mod layout;
 pub mod migrate;
 pub mod mirrors;
 mod revert_check;

@@ -120,7 +120,7 @@ pub struct UpdateSession {
     /// receiver, selector).
     pending_frames: Vec<(Value, Value, Value)>,
     methods_saved: HashSet<Value>,
-    shapes_saved: HashSet<Value>,
+    pub(super) shapes_saved: HashSet<Value>,
     /// Objects made by `newInstanceOf:` in this session and not swapped since: writes into
     /// them need no undo record (after a rollback nothing refers to them any more: every
     /// reference to them was made by a logged write into an older object).
@@ -213,6 +213,18 @@ impl UpdateSession {
                 slots: app.space.heap.get(class).fields.clone(),
             })));
         }
+    }
+
+    /// Before a field change of `class`: its layout, and whether it is a metaclass whose
+    /// class object (saved now) must be refitted (`layout::refit_class_object`).
+    fn save_class_object_of(&mut self, app: &Interp, class: Value) -> (Vec<Value>, bool) {
+        let info = app.space.class_info(class);
+        let layout = info.instance_fields.clone();
+        let this = info.is_meta && app.space.is_class(info.this_class);
+        if this {
+            self.save_shape(app, info.this_class);
+        }
+        (layout, this)
     }
 
     pub(super) fn note_class(&mut self, app: &Interp, class: Value) {
@@ -456,8 +468,12 @@ impl UpdateSession {
             return err(format!("{} already has a field {name}", app.space.class_name(class)));
         }
         self.save_shape(app, class);
+        let (old_layout, this) = self.save_class_object_of(app, class);
         app.space.class_info_mut(class).own_fields.push(sym);
         app.space.relayout(class);
+        if this {
+            Self::refit_class_object(app, class, &old_layout);
+        }
         app.space.bump_epoch();
         self.note_class(app, class);
         Ok(())
@@ -472,8 +488,12 @@ impl UpdateSession {
             return err(format!("{} declares no field {name}", app.space.class_name(class)));
         }
         self.save_shape(app, class);
+        let (old_layout, this) = self.save_class_object_of(app, class);
         app.space.class_info_mut(class).own_fields.retain(|&f| f != sym);
         app.space.relayout(class);
+        if this {
+            Self::refit_class_object(app, class, &old_layout);
+        }
         app.space.bump_epoch();
         self.note_class(app, class);
         Ok(())
