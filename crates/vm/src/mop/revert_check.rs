@@ -89,21 +89,19 @@ pub(super) fn conflicts(app: &Interp, log: &[Undo]) -> Option<String> {
                 index,
                 after: Some(after),
                 ..
-            } => {
-                if slot_value(app, *object, *index) != Some(*after) {
-                    let slot = match *index {
-                        SlotIndex::Field(i) => {
-                            let class = app.space.class_of(*object);
-                            let name = app.space.class_info(class).instance_fields.get(i).copied();
-                            match name.and_then(|n| app.space.str_of(n)) {
-                                Some(n) => format!(", field {n}"),
-                                None => format!(", field {}", i + 1),
-                            }
+            } if slot_value(app, *object, *index) != Some(*after) => {
+                let slot = match *index {
+                    SlotIndex::Field(i) => {
+                        let class = app.space.class_of(*object);
+                        let name = app.space.class_info(class).instance_fields.get(i).copied();
+                        match name.and_then(|n| app.space.str_of(n)) {
+                            Some(n) => format!(", field {n}"),
+                            None => format!(", field {}", i + 1),
                         }
-                        SlotIndex::Element(i) => format!(", element {}", i + 1),
-                    };
-                    note(app, *object, slot);
-                }
+                    }
+                    SlotIndex::Element(i) => format!(", element {}", i + 1),
+                };
+                note(app, *object, slot);
             }
             Undo::Swap {
                 a,
