@@ -5,6 +5,7 @@
 //! names); `undo` the log; `mirrors` the Smalltalk mirror primitives of a hypervisor
 //! space, which call the same Rust API.
 
+mod active_code;
 pub mod code_digest;
 pub mod digest;
 mod layout;
