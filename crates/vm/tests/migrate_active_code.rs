@@ -62,6 +62,11 @@ fn a_held_block_of_the_old_class_refuses_a_reordering_migration() {
     );
     assert_eq!(espell_vm::mop::space_digest(&app), before);
     assert_eq!(eval_print(&mut app, "Blk value"), "6");
+    // Once the program dropped the block (garbage not yet collected) the migration goes.
+    app.eval("Blk := nil", "program").unwrap();
+    let report = migrate(&mut app, "#(#c #z #a #b)");
+    assert!(report.committed, "{}", report.line());
+    assert_eq!(eval_print(&mut app, "It sum"), "6");
 }
 
 #[test]
@@ -92,5 +97,43 @@ fn a_migration_that_keeps_the_old_fields_in_place_is_allowed_with_old_code_alive
     app.eval(SIGNAL_AND_WAIT, "program").unwrap();
     assert_eq!(eval_print(&mut app, "system global: #Result"), "6");
     assert_eq!(eval_print(&mut app, "Blk value"), "6");
+    assert_eq!(eval_print(&mut app, "It sum"), "6");
+}
+
+/// The per-object form of the reordering migration: a new object per instance, fields
+/// copied, identities swapped.
+fn swap_migrate(app: &mut Interp, fields: &str) -> UpdateReport {
+    let script = format!(
+        "Update = ChesterUpdate ( run: app = ( | old new |
+            old := app classNamed: #Item.
+            new := app createClassNamed: #Item superclass: (app classNamed: #Object) fields: {fields}.
+            new compileAndInstall: 'sum  ^ a + b + c'.
+            app installClass: new.
+            (app instancesOf: old) do: [ :p | | q |
+                q := app newInstanceOf: new.
+                #(#a #b #c) do: [ :f | q slotAt: f put: (p slotAt: f) ].
+                p swapIdentityWith: q ] ) )"
+    );
+    Hypervisor::new(None).unwrap().run_update(app, &script, "update.som")
+}
+
+#[test]
+fn a_reordering_swap_under_a_held_block_of_the_old_class_fails_the_update() {
+    let mut app = app_with_item();
+    app.eval("Blk := It fieldBlock", "program").unwrap();
+    let before = espell_vm::mop::space_digest(&app);
+    let report = swap_migrate(&mut app, "#(#c #z #a #b)");
+    assert!(!report.committed, "{}", report.line());
+    assert!(
+        report.reason.contains("Item>>#fieldBlock") && report.reason.contains("swap"),
+        "{}",
+        report.reason
+    );
+    assert_eq!(espell_vm::mop::space_digest(&app), before);
+    assert_eq!(eval_print(&mut app, "Blk value"), "6");
+    // Without old code alive on the instance the same update goes through.
+    app.eval("Blk := nil", "program").unwrap();
+    let report = swap_migrate(&mut app, "#(#c #z #a #b)");
+    assert!(report.committed, "{}", report.line());
     assert_eq!(eval_print(&mut app, "It sum"), "6");
 }

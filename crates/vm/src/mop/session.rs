@@ -125,6 +125,10 @@ pub struct UpdateSession {
     /// them need no undo record (after a rollback nothing refers to them any more: every
     /// reference to them was made by a logged write into an older object).
     fresh: HashSet<Value, std::hash::BuildHasherDefault<crate::value::WordHasher>>,
+    /// Per `swapIdentityWith:` that put an object of a layout not keeping the previous
+    /// one's fields in place at an index: (index, the class its previous object had), for
+    /// `active_code::swap_failure`.
+    pub(super) swapped_shapes: Vec<(Value, Value)>,
     /// The state-transfer snapshot (`mop::transfer`), once application code has run.
     pub(super) snapshot: Option<super::transfer::Snapshot>,
     /// Why a state transfer failed (the session can then only roll back).
@@ -513,12 +517,16 @@ impl UpdateSession {
     /// `instancesOf:`: every live instance (collects garbage first, so dead ones are gone).
     pub fn instances_of(&mut self, app: &mut Interp, class: Value) -> MopResult<Vec<Value>> {
         Self::require_class(app, class)?;
-        // What the log would put back must survive this collection.
+        self.collect_garbage_keeping_log(app);
+        Ok(app.space.heap.instances_of(class))
+    }
+
+    /// Collects the application's garbage; what the log would put back survives.
+    pub(super) fn collect_garbage_keeping_log(&self, app: &mut Interp) {
         let mark = app.handles.len();
         app.handles.extend(self.log_values());
         app.collect_garbage();
         app.handles.truncate(mark);
-        Ok(app.space.heap.instances_of(class))
     }
 
     /// `classOf:`.
@@ -663,6 +671,13 @@ impl UpdateSession {
         }
         if a == b {
             return Ok(());
+        }
+        let (class_a, class_b) = (app.space.class_of(a), app.space.class_of(b));
+        if !super::active_code::keeps_layout(app, class_a, class_b) {
+            self.swapped_shapes.push((a, class_a));
+        }
+        if !super::active_code::keeps_layout(app, class_b, class_a) {
+            self.swapped_shapes.push((b, class_b));
         }
         app.space.heap.swap_identity(a, b);
         // What was fresh now stands where an older object stood (and vice versa).
