@@ -131,6 +131,18 @@ fn same_as(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     crate::primitives::ret_bool(interp, argc, a.is_some() && a == b)
 }
 
+/// While an update runs application code (state transfer, the scheduler frozen), frames
+/// may be changed only if they belong to that run — the active process's frames at least
+/// `above` above the depth where it started — so that its own `on:do:`, `ensure:`,
+/// `return:` and `retry` work while the paused processes' frames stay untouched.
+fn require_own_frame(interp: &Interp, r: FrameRef, above: usize, what: &str) -> Result<(), VmError> {
+    let s = &interp.scheduler;
+    if s.frozen && (r.process as usize != s.active || (r.depth as usize) < s.frozen_depth + above) {
+        return interp.require_unfrozen(what);
+    }
+    Ok(())
+}
+
 /// Index of temp `i` (1-based: arguments first, then temporaries) of a frame.
 fn temp_slot(f: &Frame, i: i64) -> Result<usize, VmError> {
     let code = unsafe { &*f.code };
@@ -152,8 +164,8 @@ fn temp_at(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn temp_at_put(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    interp.require_unfrozen("Context>>tempAt:put:")?;
     let (r, f) = live(interp, interp.receiver(argc))?;
+    require_own_frame(interp, r, 0, "Context>>tempAt:put:")?;
     let Some(i) = interp.arg(argc, 0).as_small() else {
         return prim_fail("index must be an Integer");
     };
@@ -178,8 +190,9 @@ fn num_temps(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 /// running unwind blocks: Smalltalk runs those first) and the context returns `value` to
 /// its sender. Only contexts of the active process.
 fn prim_return(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    interp.require_unfrozen("Context>>return:")?;
     let (r, f) = live(interp, interp.receiver(argc))?;
+    // Returning from the run's first frame would skip the end of the run: above it only.
+    require_own_frame(interp, r, 1, "Context>>return:")?;
     if r.process as usize != interp.scheduler.active && !interp.scheduler.processes.is_empty() {
         return prim_fail("can only return from a context of the active process");
     }
@@ -197,8 +210,8 @@ fn prim_return(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 /// `aContext primRestart`: the frames above are dropped (without running unwind blocks:
 /// Smalltalk runs those first) and the context starts over.
 fn restart(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    interp.require_unfrozen("Context>>restart")?;
     let (r, f) = live(interp, interp.receiver(argc))?;
+    require_own_frame(interp, r, 0, "Context>>restart")?;
     if r.process as usize != interp.scheduler.active && !interp.scheduler.processes.is_empty() {
         return prim_fail("can only restart a context of the active process");
     }

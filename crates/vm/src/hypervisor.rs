@@ -183,9 +183,15 @@ impl Hypervisor {
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
         // A failed state transfer fails the update even if the script handled the error.
-        let result = match (result, session.session.failure()) {
+        // So does a class layout left inconsistent by field changes (`mop::layout`), or
+        // a swap that puts another layout under running code (`mop::active_code`).
+        let failure = (session.session.failure())
+            .map(|reason| format!("state transfer failed: {reason}"))
+            .or_else(|| session.session.layout_failure(app))
+            .or_else(|| session.session.swap_failure(app));
+        let result = match (result, failure) {
             (Ok(_), Some(reason)) => Err(VmError::Uncaught {
-                message: format!("state transfer failed: {reason}"),
+                message: reason,
                 backtrace: Vec::new(),
             }),
             (other, _) => other,
@@ -258,9 +264,15 @@ impl Hypervisor {
         let result = body(&mut self.interp, mirror);
         let session = self.interp.mirror_session.take().expect("the session is still there");
         app.handles.clear();
-        let result = match (result, session.session.failure()) {
+        // So does a class layout left inconsistent by field changes (`mop::layout`), or
+        // a swap that puts another layout under running code (`mop::active_code`).
+        let failure = (session.session.failure())
+            .map(|reason| format!("state transfer failed: {reason}"))
+            .or_else(|| session.session.layout_failure(app))
+            .or_else(|| session.session.swap_failure(app));
+        let result = match (result, failure) {
             (Ok(_), Some(reason)) => Err(VmError::Uncaught {
-                message: format!("state transfer failed: {reason}"),
+                message: reason,
                 backtrace: Vec::new(),
             }),
             (other, _) => other,

@@ -110,6 +110,10 @@ pub struct Scheduler {
     /// `mop::transfer`): no process may switch, block, start or end, and no socket or
     /// reflective primitive may run (`Interp::require_unfrozen`).
     pub frozen: bool,
+    /// While frozen: the active process's frame count when the application code started;
+    /// its own frames (at or above this depth) may still be changed by the exception
+    /// machinery (`context::require_own_frame`).
+    pub frozen_depth: usize,
 }
 
 impl Scheduler {

@@ -47,6 +47,14 @@ impl UpdateSession {
         if a.kind == InstanceKind::Class {
             return err("classes cannot be migrated as instances");
         }
+        if super::active_code::stale_code(app, old, new).is_some() {
+            // A block found may be garbage not collected yet: look again after a collection.
+            self.collect_garbage_keeping_log(app);
+            if let Some(reason) = super::active_code::stale_code(app, old, new) {
+                return err(reason);
+            }
+        }
+        let (a, b) = (app.space.class_info(old), app.space.class_info(new));
         let (old_fields, new_fields) = (a.instance_fields.clone(), b.instance_fields.clone());
         let nil = app.nil();
         let mut template = vec![nil; new_fields.len()];

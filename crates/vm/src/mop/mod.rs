@@ -5,10 +5,13 @@
 //! names); `undo` the log; `mirrors` the Smalltalk mirror primitives of a hypervisor
 //! space, which call the same Rust API.
 
+mod active_code;
 pub mod code_digest;
 pub mod digest;
+mod layout;
 pub mod migrate;
 pub mod mirrors;
+mod revert_check;
 pub mod session;
 pub mod transfer;
 pub mod undo;

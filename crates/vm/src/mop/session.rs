@@ -120,11 +120,15 @@ pub struct UpdateSession {
     /// receiver, selector).
     pending_frames: Vec<(Value, Value, Value)>,
     methods_saved: HashSet<Value>,
-    shapes_saved: HashSet<Value>,
+    pub(super) shapes_saved: HashSet<Value>,
     /// Objects made by `newInstanceOf:` in this session and not swapped since: writes into
     /// them need no undo record (after a rollback nothing refers to them any more: every
     /// reference to them was made by a logged write into an older object).
     fresh: HashSet<Value, std::hash::BuildHasherDefault<crate::value::WordHasher>>,
+    /// Per `swapIdentityWith:` that put an object of a layout not keeping the previous
+    /// one's fields in place at an index: (index, the class its previous object had), for
+    /// `active_code::swap_failure`.
+    pub(super) swapped_shapes: Vec<(Value, Value)>,
     /// The state-transfer snapshot (`mop::transfer`), once application code has run.
     pub(super) snapshot: Option<super::transfer::Snapshot>,
     /// Why a state transfer failed (the session can then only roll back).
@@ -155,6 +159,7 @@ impl UpdateSession {
     pub fn commit_with_undo(mut self, app: &mut Interp) -> (ChangeSummary, UndoLog) {
         self.end_transfer(app);
         app.space.bump_epoch();
+        super::revert_check::seal(app, &mut self.log);
         let roots = self.log_values();
         app.undo_roots.push(roots);
         let root_slot = app.undo_roots.len() - 1;
@@ -212,6 +217,18 @@ impl UpdateSession {
                 slots: app.space.heap.get(class).fields.clone(),
             })));
         }
+    }
+
+    /// Before a field change of `class`: its layout, and whether it is a metaclass whose
+    /// class object (saved now) must be refitted (`layout::refit_class_object`).
+    fn save_class_object_of(&mut self, app: &Interp, class: Value) -> (Vec<Value>, bool) {
+        let info = app.space.class_info(class);
+        let layout = info.instance_fields.clone();
+        let this = info.is_meta && app.space.is_class(info.this_class);
+        if this {
+            self.save_shape(app, info.this_class);
+        }
+        (layout, this)
     }
 
     pub(super) fn note_class(&mut self, app: &Interp, class: Value) {
@@ -455,8 +472,12 @@ impl UpdateSession {
             return err(format!("{} already has a field {name}", app.space.class_name(class)));
         }
         self.save_shape(app, class);
+        let (old_layout, this) = self.save_class_object_of(app, class);
         app.space.class_info_mut(class).own_fields.push(sym);
         app.space.relayout(class);
+        if this {
+            Self::refit_class_object(app, class, &old_layout);
+        }
         app.space.bump_epoch();
         self.note_class(app, class);
         Ok(())
@@ -471,8 +492,12 @@ impl UpdateSession {
             return err(format!("{} declares no field {name}", app.space.class_name(class)));
         }
         self.save_shape(app, class);
+        let (old_layout, this) = self.save_class_object_of(app, class);
         app.space.class_info_mut(class).own_fields.retain(|&f| f != sym);
         app.space.relayout(class);
+        if this {
+            Self::refit_class_object(app, class, &old_layout);
+        }
         app.space.bump_epoch();
         self.note_class(app, class);
         Ok(())
@@ -492,12 +517,16 @@ impl UpdateSession {
     /// `instancesOf:`: every live instance (collects garbage first, so dead ones are gone).
     pub fn instances_of(&mut self, app: &mut Interp, class: Value) -> MopResult<Vec<Value>> {
         Self::require_class(app, class)?;
-        // What the log would put back must survive this collection.
+        self.collect_garbage_keeping_log(app);
+        Ok(app.space.heap.instances_of(class))
+    }
+
+    /// Collects the application's garbage; what the log would put back survives.
+    pub(super) fn collect_garbage_keeping_log(&self, app: &mut Interp) {
         let mark = app.handles.len();
         app.handles.extend(self.log_values());
         app.collect_garbage();
         app.handles.truncate(mark);
-        Ok(app.space.heap.instances_of(class))
     }
 
     /// `classOf:`.
@@ -610,6 +639,7 @@ impl UpdateSession {
                 object,
                 index,
                 previous,
+                after: None,
             });
         }
         let obj = app.space.heap.get_mut(object);
@@ -642,11 +672,18 @@ impl UpdateSession {
         if a == b {
             return Ok(());
         }
+        let (class_a, class_b) = (app.space.class_of(a), app.space.class_of(b));
+        if !super::active_code::keeps_layout(app, class_a, class_b) {
+            self.swapped_shapes.push((a, class_a));
+        }
+        if !super::active_code::keeps_layout(app, class_b, class_a) {
+            self.swapped_shapes.push((b, class_b));
+        }
         app.space.heap.swap_identity(a, b);
         // What was fresh now stands where an older object stood (and vice versa).
         self.fresh.remove(&a);
         self.fresh.remove(&b);
-        self.log.push(Undo::Swap { a, b });
+        self.log.push(Undo::Swap { a, b, after: None });
         app.space.bump_epoch();
         self.summary.instances += 2;
         Ok(())

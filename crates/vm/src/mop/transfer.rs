@@ -177,6 +177,7 @@ impl UpdateSession {
         app.handles.extend(self.log_values());
         app.space.bump_epoch();
         app.scheduler.frozen = true;
+        app.scheduler.frozen_depth = app.frames.len();
         let outer_deadline = app.deadline;
         app.deadline = deadline;
         let result = app.send_message(receiver, selector, args);

@@ -21,11 +21,19 @@ pub enum Undo {
         object: Value,
         index: SlotIndex,
         previous: Value,
+        /// The slot's value when the update committed (`revert_check::seal`): a revert is
+        /// refused once the program changed it.
+        after: Option<Value>,
     },
     /// An object's class before `set class`.
     Class { object: Value, previous: Value },
     /// Two identities that were swapped.
-    Swap { a: Value, b: Value },
+    Swap {
+        a: Value,
+        b: Value,
+        /// Fingerprints of both objects when the update committed (`revert_check::seal`).
+        after: Option<(u64, u64)>,
+    },
     /// Objects application code changed during a state transfer (`mop::transfer`), as they
     /// were before it ran.
     Restore(Vec<SavedObject>),
@@ -153,7 +161,7 @@ impl Undo {
                 out.push(*object);
                 out.push(*previous);
             }
-            Undo::Swap { a, b } => {
+            Undo::Swap { a, b, .. } => {
                 out.push(*a);
                 out.push(*b);
             }
@@ -205,8 +213,12 @@ pub enum SlotIndex {
 }
 
 /// Why `log` cannot be reverted now, if it cannot: a state transfer's records would put
-/// back objects the program has changed since the update.
+/// back objects the program has changed since the update, or per-object records would
+/// overwrite the program's writes (`revert_check`).
 pub fn revert_blocker(app: &Interp, log: &[Undo]) -> Option<String> {
+    if let Some(reason) = super::revert_check::conflicts(app, log) {
+        return Some(reason);
+    }
     let mut changed = 0;
     let mut example = String::new();
     for entry in log {
@@ -277,6 +289,7 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
                 object,
                 index,
                 previous,
+                ..
             } => {
                 let obj = app.space.heap.get_mut(object);
                 match index {
@@ -289,7 +302,7 @@ pub fn roll_back(app: &mut Interp, log: Vec<Undo>) {
                 }
             }
             Undo::Class { object, previous } => app.space.heap.get_mut(object).class = previous,
-            Undo::Swap { a, b } => app.space.heap.swap_identity(a, b),
+            Undo::Swap { a, b, .. } => app.space.heap.swap_identity(a, b),
             Undo::Restore(saved) => {
                 for o in saved {
                     let obj = app.space.heap.get_mut(Value::object(o.index));
