@@ -328,10 +328,18 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
         } else if all {
             format!("rolled back on all {n} instances (the decision to commit did not arrive)")
         } else {
-            format!(
-                "rolled back on all {n} instances ({} of {n} could not prepare)",
-                firsts.iter().filter(|f| !f.starts_with("prepared")).count()
-            )
+            // Instances the coordinator stopped waiting for (once another had failed) did
+            // not fail themselves: they are counted apart.
+            let not_waited = firsts.iter().filter(|f| f.contains("can no longer commit")).count();
+            let failed = firsts
+                .iter()
+                .filter(|f| !f.starts_with("prepared") && !f.contains("can no longer commit"))
+                .count();
+            if not_waited > 0 {
+                format!("rolled back on all {n} instances ({failed} of {n} could not prepare, {not_waited} not waited for)")
+            } else {
+                format!("rolled back on all {n} instances ({failed} of {n} could not prepare)")
+            }
         }
     } else {
         format!(

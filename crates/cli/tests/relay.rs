@@ -275,7 +275,9 @@ fn a_relay_that_prints_garbage_is_not_taken_for_an_answer() {
         let (out, _, _) = espell(&["patch", "--to", &app.sock(), "--to", bad, &app.script()]);
         let report = text(&out.stdout);
         assert!(
-            !out.status.success() && report.contains("rolled back on all 2 instances (1 of 2 could not prepare)"),
+            // (the real instance may still be preparing when the bad one fails: then the
+            // coordinator stops waiting for it, which is counted apart)
+            !out.status.success() && report.contains("rolled back on all 2 instances (1 of 2 could not prepare"),
             "{bad}: {report}"
         );
         let expected = if bad == "exec:true" {

@@ -94,6 +94,17 @@ impl From<&str> for Text {
 }
 
 impl Text {
+    /// `a` followed by `b`, in one allocation (ASCII when both are: no scan).
+    pub fn concat(a: &Text, b: &Text) -> Text {
+        let mut joined = String::with_capacity(a.text.len() + b.text.len());
+        joined.push_str(&a.text);
+        joined.push_str(&b.text);
+        Text {
+            ascii: a.ascii && b.ascii,
+            text: joined.into_boxed_str(),
+        }
+    }
+
     /// The text of an ASCII slice (the caller knows it is ASCII: no second scan).
     pub fn from_ascii(s: &str) -> Text {
         debug_assert!(s.is_ascii());

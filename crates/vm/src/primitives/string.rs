@@ -32,9 +32,15 @@ pub fn string_hash(s: &str) -> i64 {
 }
 
 fn concatenate(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let mut a = text(interp, interp.receiver(argc))?;
-    a.push_str(&text(interp, interp.arg(argc, 0))?);
-    ret_string(interp, argc, &a)
+    let (r, arg) = (interp.receiver(argc), interp.arg(argc, 0));
+    // One allocation: both texts are read in place and copied once into the result.
+    let joined = match (interp.space.text_of(r), interp.space.text_of(arg)) {
+        (Some(a), Some(b)) => crate::object::Text::concat(a, b),
+        (None, _) => return prim_fail(format!("expected a String or Symbol, got {}", describe(interp, r))),
+        (_, None) => return prim_fail(format!("expected a String or Symbol, got {}", describe(interp, arg))),
+    };
+    let v = interp.space.new_string_text(joined);
+    interp.prim_return(argc, v)
 }
 
 fn as_symbol(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
