@@ -3,8 +3,8 @@
 -- string.sub, captures text with sub and concatenation, raises errors; arrays and
 -- objects keep their members in a Vector with explicit storage, objects look
 -- names up by a linear search). The document is built once with .. and tostring.
--- Size: 150 records (34,040 characters), parsed 4 times.
--- Verification: as in SomJson.som (150 records, ids sum 11325, 75 active, ...).
+-- Size: 50 records (11,251 characters), parsed 12 times.
+-- Verification: as in SomJson.som (50 records, ids sum 1275, 25 active, ...).
 
 local Vector = {}
 Vector.__index = Vector
@@ -339,9 +339,9 @@ end
 local NOTE = 'tab\tnew line\nquote " backslash \\ slash /'
 
 local function make_document()
-  local text = '{"title": "SOM-style JSON benchmark", "count": 150, "note": "'
+  local text = '{"title": "SOM-style JSON benchmark", "count": 50, "note": "'
     .. 'tab\\tnew line\\nquote \\" backslash \\\\ slash \\/' .. '",\n "records": ['
-  for i = 1, 150 do
+  for i = 1, 50 do
     if i > 1 then text = text .. ',\n' end
     text = text .. '  {"id": ' .. tostring(i)
       .. ', "name": "record ' .. tostring(i) .. '"'
@@ -361,27 +361,27 @@ local document = make_document()
 
 local function verify(result)
   if result == nil or not result:is_object() then return false end
-  if result:at('count'):as_integer() ~= 150 then return false end
+  if result:at('count'):as_integer() ~= 50 then return false end
   if result:at('note'):as_string() ~= NOTE then return false end
   local records = result:at('records')
-  if not records:is_array() or records:size() ~= 150 then return false end
+  if not records:is_array() or records:size() ~= 50 then return false end
   local sum, active = 0, 0
   records:each(function(each)
     sum = sum + each:at('id'):as_integer()
     if each:at('active'):is_true() then active = active + 1 end
   end)
-  local last = records:at(150)
-  if last:at('name'):as_string() ~= 'record 150' then return false end
+  local last = records:at(50)
+  if last:at('name'):as_string() ~= 'record 50' then return false end
   if last:at('tags'):size() ~= 3 then return false end
   if not last:at('parent'):is_null() then return false end
-  return sum == 11325 and active == 75
+  return sum == 1275 and active == 25
 end
 
 return {
   name = "SomJson",
   benchmark = function()
     local result
-    for _ = 1, 4 do result = Parser.new(document):parse() end
+    for _ = 1, 12 do result = Parser.new(document):parse() end
     return result
   end,
   verify = verify,
