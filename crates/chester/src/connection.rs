@@ -201,7 +201,12 @@ impl Connection {
                 if s.set_nonblocking(true).is_err() {
                     return false;
                 }
-                let got = s.read(&mut byte);
+                let got = loop {
+                    match s.read(&mut byte) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
                 let _ = s.set_nonblocking(false);
                 match got {
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
@@ -252,8 +257,15 @@ impl Connection {
                 Link::Socket(s) => {
                     s.set_read_timeout(Some(wait))?;
                     match s.read(buf) {
-                        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                        }
+                        // A timed-out slice, or a signal (a relay child's SIGCHLD) that
+                        // interrupted the read: wait on.
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock
+                                    | std::io::ErrorKind::TimedOut
+                                    | std::io::ErrorKind::Interrupted
+                            ) => {}
                         other => return other,
                     }
                 }

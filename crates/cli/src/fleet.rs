@@ -336,7 +336,9 @@ pub fn update(targets: &[Target], file: &str, script: &str, opts: &Options) -> (
                 .filter(|f| !f.starts_with("prepared") && !f.contains("can no longer commit"))
                 .count();
             if not_waited > 0 {
-                format!("rolled back on all {n} instances ({failed} of {n} could not prepare, {not_waited} not waited for)")
+                format!(
+                    "rolled back on all {n} instances ({failed} of {n} could not prepare, {not_waited} not waited for)"
+                )
             } else {
                 format!("rolled back on all {n} instances ({failed} of {n} could not prepare)")
             }
