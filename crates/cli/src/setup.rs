@@ -22,10 +22,20 @@ pub fn resolve_program(target: &str, class_path: &mut Vec<PathBuf>) -> Result<St
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         class_path.insert(0, dir.to_path_buf());
-        return Ok(path
+        let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default());
+            .unwrap_or_default();
+        // A file that defines a class of another name is run by its path (the class it
+        // defines); a parse error is reported when the class is loaded, with its position.
+        let defined = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| espell_syntax::parse_class(&text, target).ok())
+            .map(|def| def.name);
+        return Ok(match defined {
+            Some(name) if name != stem => target.to_string(),
+            _ => stem,
+        });
     }
     Ok(target.to_string())
 }

@@ -632,3 +632,23 @@ fn with_cpu_clock_system_ticks_count_cpu_time_not_sleep() {
         "the wall clock moved only {wall_us} us over a 300 ms sleep"
     );
 }
+
+#[test]
+fn a_program_given_by_path_runs_the_class_its_file_defines() {
+    // As SOM VMs run `Tests/shift_right_too_big.som`, which defines `shift_right`; found
+    // on the class path by name, a file must still be named after its class.
+    let dir = scratch(
+        "pathclass",
+        &[("other_name.som", "inner_name = ( run = ( 'ran inner_name' println ) )")],
+    );
+    let file = dir.join("other_name.som");
+    let out = espell(&[file.to_str().unwrap()]);
+    assert_eq!(stdout(&out), "ran inner_name\n", "{}", stderr(&out));
+    let by_name = espell(&["-cp", dir.to_str().unwrap(), "other_name"]);
+    assert!(!by_name.status.success());
+    assert!(
+        stderr(&by_name).contains("file defines class inner_name instead of other_name"),
+        "{}",
+        stderr(&by_name)
+    );
+}

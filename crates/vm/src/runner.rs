@@ -14,10 +14,20 @@ use std::rc::Rc;
 impl Interp {
     /// Starts a program as SOM does: `system initialize: #('Main' arg1 ...)`, which resolves
     /// the class, instantiates it and sends `run:` (or `run`).
+    /// `class_name` may also be the path of a `.som` file: its class is the one the file
+    /// defines, whatever the file's name (as SOM VMs run `Tests/x.som` defining `y`).
     pub fn run_main(&mut self, class_name: &str, args: &[String]) -> Result<Value, VmError> {
-        if self.load_class(class_name)?.is_none() {
-            return Err(VmError::Load(format!("class {class_name} not found on the class path")));
-        }
+        let path = std::path::Path::new(class_name);
+        let class_name = if class_name.ends_with(".som") && path.is_file() {
+            let class = self.load_class_file(path)?;
+            self.space.name_of(self.space.class_info(class).name)
+        } else {
+            if self.load_class(class_name)?.is_none() {
+                return Err(VmError::Load(format!("class {class_name} not found on the class path")));
+            }
+            class_name.to_string()
+        };
+        let class_name = class_name.as_str();
         let mut items = vec![self.space.new_string(class_name)];
         for a in args {
             items.push(self.space.new_string(a));

@@ -223,16 +223,22 @@ fn shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     if b.is_negative() {
         return prim_fail("Negative shift."); // `bitShift:` shifts either way
     }
-    let n = b.to_i64().unwrap_or(i64::MAX);
+    // A shift amount beyond 64 bits is SOM's `Shift too big.`; any other large one moves
+    // every bit out (0, or -1 for a negative receiver).
+    let Some(n) = b.to_i64() else {
+        return prim_fail("Shift too big.");
+    };
     ret_int(interp, argc, a >> (n.min(MAX_SHIFT) as usize))
 }
 
 fn logical_shift_right(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (a, b) = int_operands(interp, argc)?;
-    let n = b.to_i64().unwrap_or(i64::MAX);
-    if n < 0 {
+    if b.is_negative() {
         return prim_fail("Negative shift.");
     }
+    let Some(n) = b.to_i64() else {
+        return prim_fail("Shift too big."); // as `>>`
+    };
     if n == 0 {
         return ret_int(interp, argc, a); // no bit moves: the receiver itself
     }

@@ -143,7 +143,11 @@ fn resend(interp: &mut Interp, argc: usize, sel: Value, args: &[Value], from: Op
     let name = interp.space.name_of(sel);
     let arity = crate::loader::selector_arity(&name) as usize;
     if arity != args.len() {
-        return prim_fail(format!("#{name} takes {arity} arguments, not {}", args.len()));
+        // SOM's sentence (ADR 0010); the backtrace shows the `perform:` site.
+        return prim_fail(format!(
+            "Tried passing {} arguments to a function that requires {arity}.",
+            args.len()
+        ));
     }
     let n = interp.stack.len() - argc;
     interp.stack.truncate(n);
