@@ -156,6 +156,10 @@ fn each<T: Send + 'static>(targets: &[Target], f: impl Fn(Target) -> T + Send + 
 /// it prepared, and when the answer came.
 type Prepares = Vec<(String, Option<Connection>, Instant)>;
 
+/// How long the instances still preparing get, once another could not prepare, before the
+/// coordinator stops waiting for them.
+const CUT_OFF_GRACE: Duration = Duration::from_millis(1500);
+
 /// Phase 1 on every instance at once. Once the update can no longer commit — an instance
 /// failed to prepare, or the first prepared so long ago (3/4 of the prepare timeout) that
 /// a commit would come too late for it — the coordinator stops waiting for the others
@@ -204,7 +208,15 @@ fn prepare_all(
                 "stopped waiting for the instances still preparing: {} could not prepare\n",
                 targets[i]
             );
-            cancel.store(true, Ordering::SeqCst);
+            // The others get a short grace first: one that is merely slower prepares, is
+            // told to abort and answers that it rolled back, so the report is true when it
+            // is printed; only one still silent after the grace is cut off (it rolls back
+            // by itself when it sees the connection closed: presumed abort).
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(CUT_OFF_GRACE);
+                cancel.store(true, Ordering::SeqCst);
+            });
         } else if conn.is_some() && first_prepared.is_none() {
             first_prepared = Some(at);
         }

@@ -200,7 +200,15 @@ fn three_instances_under_load_update_all_or_none_and_survive_restarts() {
     assert!(!out.status.success(), "{report}");
     assert!(report.contains("rolled back on all 3 instances"), "{report}");
     assert!(report.contains("FleetCanary"), "c's reason is shown: {report}");
-    let after: Vec<String> = [&a, &b, &c].iter().map(|i| i.state()).collect();
+    // An instance the coordinator stopped waiting for (once c had failed) may still be
+    // finishing its prepare when asked: it rolls back as soon as it sees the connection
+    // closed, so poll (bounded) for that.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut after: Vec<String> = [&a, &b, &c].iter().map(|i| i.state()).collect();
+    while after != before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        after = [&a, &b, &c].iter().map(|i| i.state()).collect();
+    }
     assert_eq!(before, after, "every instance is exactly as before");
     for i in [&a, &b, &c] {
         assert!(i.index().contains("fleet: v2\n"));
@@ -538,7 +546,12 @@ fn a_fleet_revert_is_all_or_none() {
         !out.status.success() && report.contains("rolled back on all 2"),
         "{report}"
     );
-    assert!(report.contains("nothing was reverted"), "{report}");
+    // The first either prepared and was rolled back, or had not prepared yet when the
+    // second's refusal made the coordinator stop waiting for it (timing).
+    assert!(
+        report.contains("nothing was reverted") || report.contains("not waited for"),
+        "{report}"
+    );
     assert_eq!(text(&patch(&both, &["--state"]).stdout), before);
     // Both have one: both revert, and agree again.
     assert!(patch(&both[1..], &[tripled.to_str().unwrap()]).status.success());
