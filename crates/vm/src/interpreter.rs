@@ -1437,6 +1437,9 @@ impl Interp {
             let c = unsafe { &*code };
             debug_assert!(pc < c.ops.len());
             // By reference: each arm loads only the operands it uses.
+            // SAFETY: `pc` is inside the running code unit (see `ops` above: every unit ends
+            // in a return or a jump, and jumps and skips stay inside it), which its method
+            // keeps alive while the frame runs.
             let op: &Op = unsafe { &*ops.add(pc) };
             pc += 1;
             match *op {
