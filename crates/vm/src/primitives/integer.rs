@@ -166,7 +166,8 @@ fn rem(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
         return interp.prim_return(argc, v);
     }
     match operands(interp, argc)? {
-        (_, b) if is_zero_divisor(&b) => prim_fail("Division by zero."),
+        // SOM's sentence for `rem:` (still a ZeroDivide: it starts "Division by zero").
+        (_, b) if is_zero_divisor(&b) => prim_fail("Division by zero or overflow."),
         (a, Num::Int(b)) => ret_int(interp, argc, a % b),
         (a, Num::Dbl(y)) => ret_double(interp, argc, a.to_f64().unwrap_or(f64::NAN) % y),
     }
