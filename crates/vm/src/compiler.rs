@@ -1376,19 +1376,22 @@ fn assigned_before_read(body: &AstBody, name: &str) -> bool {
         let mut e: &Expr = first;
         while let ExprKind::Assign(n, v) = &e.kind {
             if n == name {
-                let mut names = Vec::new();
-                free_names(v, &mut names);
-                return !names.iter().any(|m| m == name);
+                return !mentions(v, name);
             }
             e = v;
         }
-        let mut names = Vec::new();
-        free_names(e, &mut names);
-        if names.iter().any(|m| m == name) {
+        if mentions(e, name) {
             return false;
         }
     }
     false
+}
+
+/// True if `e` mentions the variable `name` (reads or assigns it, in nested blocks too).
+fn mentions(e: &Expr, name: &str) -> bool {
+    let mut names = Vec::new();
+    free_names(e, &mut names);
+    names.iter().any(|m| m == name)
 }
 
 /// Every variable name an expression mentions (read or assigned), declared inside or not.

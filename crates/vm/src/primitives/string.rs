@@ -4,13 +4,21 @@
 use super::{describe, ret_bool, ret_string, small_arg};
 use crate::error::{prim_fail, VmError};
 use crate::interpreter::{Interp, PrimFn};
+use crate::object::Text;
 use crate::value::Value;
 
-fn text(interp: &Interp, v: Value) -> Result<String, VmError> {
-    match interp.space.str_of(v) {
-        Some(s) => Ok(s.to_string()),
+/// The text of a String or Symbol operand, read in place (no copy).
+fn text_ref(interp: &Interp, v: Value) -> Result<&Text, VmError> {
+    match interp.space.text_of(v) {
+        Some(t) => Ok(t),
         None => prim_fail(format!("expected a String or Symbol, got {}", describe(interp, v))),
     }
+}
+
+/// The text of a String or Symbol operand, copied (for primitives that allocate while
+/// they use it).
+fn text(interp: &Interp, v: Value) -> Result<String, VmError> {
+    text_ref(interp, v).map(|t| t.as_str().to_string())
 }
 
 /// The content hash used for Strings and Symbols: FNV-1a, then a 64-bit finalizer (xor-shift
@@ -32,13 +40,11 @@ pub fn string_hash(s: &str) -> i64 {
 }
 
 fn concatenate(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let (r, arg) = (interp.receiver(argc), interp.arg(argc, 0));
     // One allocation: both texts are read in place and copied once into the result.
-    let joined = match (interp.space.text_of(r), interp.space.text_of(arg)) {
-        (Some(a), Some(b)) => crate::object::Text::concat(a, b),
-        (None, _) => return prim_fail(format!("expected a String or Symbol, got {}", describe(interp, r))),
-        (_, None) => return prim_fail(format!("expected a String or Symbol, got {}", describe(interp, arg))),
-    };
+    let joined = Text::concat(
+        text_ref(interp, interp.receiver(argc))?,
+        text_ref(interp, interp.arg(argc, 0))?,
+    );
     let v = interp.space.new_string_text(joined);
     interp.prim_return(argc, v)
 }
@@ -55,10 +61,7 @@ fn as_string(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 }
 
 fn hashcode(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
-    let r = interp.receiver(argc);
-    let Some(h) = interp.space.str_of(r).map(string_hash) else {
-        return prim_fail(format!("expected a String or Symbol, got {}", describe(interp, r)));
-    };
+    let h = string_hash(text_ref(interp, interp.receiver(argc))?);
     interp.prim_return(argc, Value::small(h))
 }
 
@@ -98,10 +101,7 @@ fn equals(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
 fn substring(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let from = small_arg(interp, argc, 0, "start index")?;
     let to = small_arg(interp, argc, 1, "end index")?;
-    let r = interp.receiver(argc);
-    let Some(s) = interp.space.text_of(r) else {
-        return prim_fail(format!("expected a String or Symbol, got {}", describe(interp, r)));
-    };
+    let s = text_ref(interp, interp.receiver(argc))?;
     let len = s.char_count() as i64;
     if to < from {
         return ret_string(interp, argc, "");
@@ -112,7 +112,7 @@ fn substring(interp: &mut Interp, argc: usize) -> Result<(), VmError> {
     let (from, to) = (from as usize - 1, to as usize);
     let v = if s.is_ascii() {
         // The slice borrows the receiver's text: copy it out (once) before allocating.
-        let sub = crate::object::Text::from_ascii(&s.as_str()[from..to]);
+        let sub = Text::from_ascii(&s.as_str()[from..to]);
         interp.space.new_string_text(sub)
     } else {
         let sub: String = s.chars().skip(from).take(to - from).collect();
